@@ -1,0 +1,1 @@
+"""The REST layer under /api: JSON in and out, errors as {"error": {code, message}}."""

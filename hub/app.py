@@ -1,0 +1,274 @@
+"""The Starlette application: routes, start-up and an orderly shutdown.
+
+Start-up: connect to Redis (starting the embedded one when no `REDIS_URL`
+is set), settle the token secret, start the broker's listener and the
+presence sweeper. Shutdown, in order: stop accepting, close every socket
+with 1012 so clients reconnect elsewhere, stop background tasks, close
+Redis, stop the embedded server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio
+import redis.exceptions
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
+
+from hub.api import auth as auth_api
+from hub.api import districts as districts_api
+from hub.api.common import JSONResponse, error_response
+from hub.auth.tokens import TokenSigner
+from hub.channels.broker import Broker
+from hub.channels.codec import choose_codec
+from hub.config import Settings
+from hub.context import HubContext
+from hub.directory.store import DirectoryStore
+from hub.errors import CloseCode, HubError, Unavailable
+from hub.metrics import HubMetrics
+from hub.presence.store import PresenceStore, Sweeper
+from hub.redis_server import EmbeddedRedis, start_embedded_redis
+from hub.ws.session import Session
+
+logger = logging.getLogger("hub")
+
+WEB_ROOT = Path(__file__).parent / "web"
+SHUTDOWN_GRACE = 5.0
+
+
+async def resolve_secret_key(settings: Settings, client: redis.asyncio.Redis) -> str:
+    """HUB_SECRET_KEY, else one random key kept in Redis and shared by every
+    hub process on that Redis, so tokens survive restarts and work anywhere."""
+    if settings.secret_key:
+        return settings.secret_key
+    key = f"{settings.key_prefix}secret-key"
+    await client.set(key, secrets.token_urlsafe(48), nx=True)
+    stored = await client.get(key)
+    return str(stored.decode())
+
+
+def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
+    """Browsers send Origin; refuse pages of other sites (cross-site websocket
+    hijacking). Clients that are not browsers send none and are let through:
+    they must still authenticate."""
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    if "*" in settings.allowed_origins or origin in settings.allowed_origins:
+        return True
+    host = websocket.headers.get("host", "")
+    return origin.split("://", 1)[-1] == host
+
+
+async def websocket_endpoint(websocket: WebSocket) -> None:
+    hub: HubContext = websocket.app.state.hub
+    if not hub.accepting:
+        await websocket.close(code=int(CloseCode.SERVICE_RESTART))
+        return
+    if not origin_allowed(hub.settings, websocket):
+        logger.info("websocket refused: origin not allowed")
+        await websocket.close(code=int(CloseCode.FORBIDDEN))
+        return
+    offered = list(websocket.scope.get("subprotocols", []))
+    codec = choose_codec(offered)
+    if codec is None:
+        await websocket.close(code=int(CloseCode.PROTOCOL_ERROR))
+        return
+    await websocket.accept(subprotocol=codec.subprotocol if offered else None)
+    await Session(hub, websocket, codec).run()
+
+
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "alive"})
+
+
+async def readyz(request: Request) -> Response:
+    hub: HubContext = request.app.state.hub
+    checks = {"accepting": hub.accepting, "listener": hub.broker.ready}
+    try:
+        checks["redis"] = bool(await asyncio.wait_for(hub.redis.ping(), 2.0))
+    except (redis.exceptions.RedisError, OSError, TimeoutError):
+        checks["redis"] = False
+    ready = all(checks.values())
+    return JSONResponse(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status_code=200 if ready else 503,
+    )
+
+
+async def metrics(request: Request) -> Response:
+    hub: HubContext = request.app.state.hub
+    return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def page(name: str) -> Callable[[Request], Awaitable[Response]]:
+    async def serve(request: Request) -> Response:
+        return FileResponse(WEB_ROOT / f"{name}.html")
+
+    return serve
+
+
+async def index(request: Request) -> Response:
+    if (WEB_ROOT / "index.html").exists():
+        return FileResponse(WEB_ROOT / "index.html")
+    return RedirectResponse("/tenant")
+
+
+def api(
+    handler: Callable[[Request], Awaitable[Response]], name: str
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a REST handler: HubErrors become JSON errors, Redis failures 503."""
+
+    async def endpoint(request: Request) -> Response:
+        started = time.perf_counter()
+        try:
+            return await handler(request)
+        except HubError as error:
+            return error_response(error)
+        except (redis.exceptions.RedisError, OSError):
+            logger.warning("request %s failed: Redis unavailable", name)
+            return error_response(Unavailable("the hub cannot reach its store; try again"))
+        finally:
+            hub: HubContext = request.app.state.hub
+            hub.metrics.http_latency.labels(name).observe(time.perf_counter() - started)
+
+    return endpoint
+
+
+def api_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [
+        Route("/api/login", api(auth_api.login, "login"), methods=["POST"]),
+        Route("/api/me", api(auth_api.me, "me"), methods=["GET"]),
+        Route("/api/districts", api(districts_api.list_districts, "districts"), methods=["GET"]),
+        Route(
+            "/api/districts/{district_id}",
+            api(districts_api.get_district, "district"),
+            methods=["GET"],
+        ),
+    ]
+    try:
+        from hub.api import tickets as tickets_api
+    except ImportError:
+        return routes
+    for path, handler, methods, name in tickets_api.ROUTES:
+        routes.append(Route(path, api(handler, name), methods=methods))
+    return routes
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/"):
+        from hub.errors import NotFound
+
+        return error_response(NotFound("no such endpoint"))
+    return PlainTextResponse("Not found", status_code=404)
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    body = {"error": {"code": "bad_request", "message": "method not allowed here"}}
+    return JSONResponse(body, status_code=405)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded: EmbeddedRedis | None = None
+        url = settings.redis_url
+        if url is None:
+            embedded = await asyncio.to_thread(start_embedded_redis, settings.data_dir)
+            url = embedded.url
+            logger.info("embedded Redis at %s (data in %s)", url, settings.data_dir)
+        client = redis.asyncio.Redis.from_url(url, health_check_interval=10)
+        hub = await build_context(settings, client)
+        app.state.hub = hub
+        sweeper = Sweeper(hub.presence, interval=min(1.0, settings.presence_timeout / 10))
+        await hub.broker.start()
+        sweeper.start()
+        try:
+            yield
+        finally:
+            await shutdown(hub)
+            await sweeper.close()
+            await hub.broker.close()
+            await client.aclose()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
+
+    routes: list[BaseRoute] = [
+        WebSocketRoute("/ws", websocket_endpoint),
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
+        Route("/metrics", metrics),
+        *api_routes(),
+        Route("/", index),
+        Route("/tenant", page("tenant")),
+        Route("/caretaker", page("caretaker")),
+        Route("/dashboard", page("dashboard")),
+    ]
+    if (WEB_ROOT / "static").is_dir():
+        routes.append(Mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static"))
+    exception_handlers: dict[Any, Any] = {404: not_found, 405: method_not_allowed}
+    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+
+
+async def build_context(settings: Settings, client: redis.asyncio.Redis) -> HubContext:
+    metrics_ = HubMetrics()
+    broker = Broker(
+        client,
+        settings.key_prefix,
+        canary_interval=settings.canary_interval,
+        canary_timeout=settings.canary_timeout,
+        on_reconnect=metrics_.redis_reconnects.inc,
+        on_message=metrics_.redis_messages.inc,
+    )
+    presence = PresenceStore(
+        client,
+        settings.key_prefix,
+        timeout=settings.presence_timeout,
+        precision_m=settings.tenant_location_precision_m,
+        location_max_age=settings.location_max_age,
+    )
+    secret = await resolve_secret_key(settings, client)
+    hub = HubContext(
+        settings=settings,
+        redis=client,
+        broker=broker,
+        presence=presence,
+        directory=DirectoryStore(client, settings.key_prefix),
+        tokens=TokenSigner(secret, settings.token_ttl),
+        metrics=metrics_,
+    )
+    try:
+        from hub.tickets.service import TicketService
+    except ImportError:
+        return hub
+    hub.tickets = TicketService(client, settings, metrics_)
+    return hub
+
+
+async def shutdown(hub: HubContext) -> None:
+    """Close every socket with 1012 (service restart) so clients go elsewhere."""
+    hub.accepting = False
+    sessions = list(hub.sessions)
+    if not sessions:
+        return
+    logger.info("closing %d connection(s) for shutdown", len(sessions))
+    await asyncio.wait(
+        [asyncio.ensure_future(s.close(CloseCode.SERVICE_RESTART, "hub restarting"))
+         for s in sessions],
+        timeout=SHUTDOWN_GRACE,
+    )

@@ -1,0 +1,1 @@
+"""Login: users, password hashing, signed expiring tokens."""

@@ -1,0 +1,196 @@
+"""`homi-hub`: run the hub, run the demo, manage the directory.
+
+Every failure a user can cause (a bad flag, an unreachable Redis, a port in
+use, a broken directory file) ends with one line on stderr saying what to do
+and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+import redis
+import redis.asyncio
+from pydantic import ValidationError
+
+from hub.config import Settings
+from hub.logs import configure_logging
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = "HUB_" + str(first["loc"][0]).upper()
+        raise click.ClickException(f"{name}: {first['msg']}") from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise click.ClickException(
+                    f"port {port} on {host} is already in use; choose another with --port"
+                ) from None
+            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _check_redis(url: str) -> None:
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        raise click.ClickException(
+            f"cannot reach Redis at REDIS_URL ({type(exc).__name__}); is it running?"
+        ) from None
+    finally:
+        client.close()
+
+
+def run_server(settings: Settings, host: str, port: int) -> None:
+    """Serve one hub process until SIGINT/SIGTERM."""
+    import uvicorn
+
+    from hub.app import create_app
+
+    _check_port_free(host, port)
+    if settings.redis_url:
+        _check_redis(settings.redis_url)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        ws="websockets-sansio",
+        ws_max_size=settings.max_frame_bytes,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=20.0,
+        timeout_graceful_shutdown=10,
+        log_config=None,
+        access_log=False,
+    )
+
+
+@click.group()
+@click.version_option(package_name="homi-hub")
+def main() -> None:
+    """Homi hub: live caretaker presence and tickets for social-housing tenants."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def serve(host: str, port: int) -> None:
+    """Run one hub process (configuration from HUB_* variables and REDIS_URL)."""
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    run_server(settings, host, port)
+
+
+@main.group()
+def directory() -> None:
+    """Load districts, caretakers, tenants and agents."""
+
+
+async def _with_store(settings: Settings, work: Any) -> Any:
+    from hub.directory.store import DirectoryStore
+    from hub.redis_server import start_embedded_redis
+
+    embedded = None
+    url = settings.redis_url
+    if url is None:
+        embedded = await asyncio.to_thread(start_embedded_redis, settings.data_dir)
+        url = embedded.url
+    else:
+        _check_redis(url)
+    client = redis.asyncio.Redis.from_url(url)
+    try:
+        return await work(DirectoryStore(client, settings.key_prefix))
+    finally:
+        await client.aclose()
+        if embedded is not None:
+            embedded.stop()
+
+
+@directory.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def directory_load(file: Path) -> None:
+    """Add or replace everything in FILE (format: docs/directory-format.md)."""
+    from hub.directory.model import DirectoryFile
+
+    settings = _settings()
+    try:
+        data = orjson.loads(file.read_bytes())
+        parsed = DirectoryFile.model_validate(data)
+    except orjson.JSONDecodeError as exc:
+        raise click.ClickException(f"{file}: not valid JSON ({exc})") from None
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first["loc"]) or "file"
+        raise click.ClickException(f"{file}: {where}: {first['msg']}") from None
+    counts = asyncio.run(_with_store(settings, lambda store: store.load(parsed)))
+    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()) + " loaded")
+
+
+@main.group()
+def users() -> None:
+    """Add single users."""
+
+
+@users.command("add")
+@click.option("--role", required=True, type=click.Choice(["tenant", "caretaker", "agent"]))
+@click.option("--id", "user_id", required=True, help="Customer number or employee id.")
+@click.option("--name", required=True)
+@click.option("--district", "districts", multiple=True, help="Repeat for several.")
+def users_add(role: str, user_id: str, name: str, districts: tuple[str, ...]) -> None:
+    """Add a user; the password is read from stdin (one line)."""
+    from hub.directory.model import ID_RE, Role
+
+    if not ID_RE.match(user_id):
+        raise click.BadParameter("lowercase letters, digits, - and _ only", param_hint="--id")
+    if role == "agent" and districts:
+        raise click.BadParameter("agents have no district", param_hint="--district")
+    if role != "agent" and not districts:
+        raise click.BadParameter(f"a {role} needs --district", param_hint="--district")
+    password = sys.stdin.readline().rstrip("\n")
+    if not password:
+        raise click.ClickException("no password on stdin")
+    settings = _settings()
+
+    async def add(store: Any) -> None:
+        await store.add_user(user_id, Role(role), name, list(districts), password)
+
+    try:
+        asyncio.run(_with_store(settings, add))
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{role} {user_id} added")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--duration", type=click.FloatRange(min=1), help="Stop after this many seconds.")
+@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0.1, 100),
+              help="How much faster than real time the demo's world runs.")
+def demo(host: str, port: int, duration: float | None, speed: float) -> None:
+    """Start the hub with a live demo on real Rotterdam data."""
+    from hub.demo.runner import run_demo
+
+    settings = _settings()
+    configure_logging("WARNING", settings.log_format)
+    run_demo(settings, host=host, port=port, duration=duration, speed=speed)
+
+
+if __name__ == "__main__":
+    main()

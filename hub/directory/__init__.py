@@ -1,0 +1,1 @@
+"""Who is who: districts, caretakers with their profiles, tenants and agents."""

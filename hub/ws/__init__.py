@@ -1,0 +1,1 @@
+"""The websocket endpoint: handshake, authentication, frames, subscriptions."""

@@ -1,0 +1,560 @@
+"""One websocket connection from handshake to close.
+
+A session reads frames in one task and writes in another, through a bounded
+queue: a client that stops reading fills its queue and is closed with 4429,
+while the listener that feeds every other connection never waits for it.
+
+Subscribing is "join, then read, then release": the subscription joins the
+topic first (buffering what arrives), then reads the snapshot or the missed
+history from Redis, sends that, and releases the buffer minus what the
+snapshot already covered. So no change is lost between snapshot and live
+events and none is seen twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+import redis.exceptions
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from hub.auth.tokens import TokenClaims
+from hub.channels.broker import REDIS_CONNECTION_ERRORS
+from hub.channels.codec import Codec, PreparedFrame, decode, encode
+from hub.channels.positions import ORIGIN, Position, format_position, parse_position
+from hub.channels.streams import Replay, latest_position, read_since
+from hub.context import HubContext
+from hub.directory.model import Role, User
+from hub.errors import (
+    BadRequest,
+    CloseCode,
+    Conflict,
+    Forbidden,
+    HubError,
+    NotFound,
+    RateLimited,
+    TokenExpired,
+    Unauthorized,
+    Unavailable,
+)
+from hub.presence.model import Audience, Coalescer, Fix, Status, fix_time
+from hub.ws.access import ChannelKind, Route, resolve
+from hub.ws.protocol import (
+    AuthFrame,
+    LocationFrame,
+    PingFrame,
+    PresenceFrame,
+    SubscribeFrame,
+    UnsubscribeFrame,
+    parse_frame,
+    ref_of,
+)
+from hub.ws.ratelimit import TokenBucket
+
+logger = logging.getLogger("hub.ws")
+
+MAX_SUBSCRIPTIONS = 64
+LOCATION_FRAME_COST = 0.25
+FLOOD_STRIKES = 20
+"""Rate-limited frames in a row after which the connection is closed (4429)."""
+
+
+class Subscription:
+    """One connection on one channel; the broker delivers to it."""
+
+    __slots__ = ("session", "route", "last", "buffer")
+
+    def __init__(self, session: Session, route: Route) -> None:
+        self.session = session
+        self.route = route
+        self.last: Position = ORIGIN
+        self.buffer: list[tuple[PreparedFrame, Position]] | None = []
+
+    def deliver(self, frame: PreparedFrame, position: Position) -> None:
+        if self.buffer is not None:
+            if len(self.buffer) >= self.session.queue_limit:
+                self.session.abort(CloseCode.TOO_SLOW, "too slow")
+                return
+            self.buffer.append((frame, position))
+            return
+        if position <= self.last:
+            return
+        self.last = position
+        self.session.send_prepared(frame)
+
+    def release(self, covered: Position) -> None:
+        """Stop buffering; send what arrived after `covered`."""
+        self.last = covered
+        buffered, self.buffer = self.buffer or [], None
+        for frame, position in buffered:
+            if position > self.last:
+                self.last = position
+                self.session.send_prepared(frame)
+
+    def resync(self) -> None:
+        if self.buffer is None:
+            self.buffer = []
+            self.session.spawn(self.session.resynchronise(self))
+
+
+class Session:
+    def __init__(self, hub: HubContext, websocket: WebSocket, codec: Codec) -> None:
+        self.hub = hub
+        self.websocket = websocket
+        self.codec = codec
+        self.id = uuid.uuid4().hex
+        settings = hub.settings
+        self.queue_limit = settings.send_queue_frames
+        self._queue: asyncio.Queue[str | bytes] = asyncio.Queue(self.queue_limit)
+        self.user: User | None = None
+        self._claims: TokenClaims | None = None
+        self._subscriptions: dict[str, Subscription] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._bucket = TokenBucket(settings.frames_per_second, settings.frame_burst)
+        self._strikes = 0
+        self._coalescer = Coalescer(settings.location_min_interval)
+        self._location_flush: asyncio.TimerHandle | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._holds_presence = False
+        self._last_presence: PresenceFrame | None = None
+        self._closed = asyncio.Event()
+        self._close_code: int | None = None
+
+    # -- sending -------------------------------------------------------------
+
+    def send_prepared(self, frame: PreparedFrame) -> None:
+        self._enqueue(frame.encoded(self.codec))
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self._enqueue(encode(self.codec, frame))
+
+    def _enqueue(self, data: str | bytes) -> None:
+        if self._close_code is not None:
+            return
+        try:
+            self._queue.put_nowait(data)
+        except asyncio.QueueFull:
+            self.hub.metrics.slow_disconnects.inc()
+            logger.info("closing slow connection %s: send queue full", self.id)
+            self.abort(CloseCode.TOO_SLOW, "send queue full")
+            return
+        self.hub.metrics.frames_out.inc()
+
+    def send_error(self, error: HubError, ref: str | int | None) -> None:
+        self.hub.metrics.errors_out.labels(str(error.code)).inc()
+        frame: dict[str, Any] = {"type": "error", "code": str(error.code), "message": error.message}
+        if ref is not None:
+            frame["ref"] = ref
+        self.send(frame)
+
+    def reply(self, frame: dict[str, Any], ref: str | int | None) -> None:
+        if ref is not None:
+            frame["ref"] = ref
+        self.send(frame)
+
+    async def _write(self) -> None:
+        send = self.websocket.send
+        queue = self._queue
+        while True:
+            data = await queue.get()
+            if isinstance(data, str):
+                await send({"type": "websocket.send", "text": data})
+            else:
+                await send({"type": "websocket.send", "bytes": data})
+
+    # -- closing -------------------------------------------------------------
+
+    def abort(self, code: CloseCode, reason: str) -> None:
+        """Close from synchronous code (fan-out, timers); idempotent."""
+        if self._close_code is None:
+            self._close_code = code
+            self.spawn(self.close(code, reason))
+
+    async def close(self, code: CloseCode, reason: str) -> None:
+        self._close_code = self._close_code or code
+        self.hub.metrics.closes.labels(str(int(code))).inc()
+        self._cancel_writer()
+        if self.websocket.application_state is WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await self.websocket.close(code=int(code), reason=reason[:120])
+        self._closed.set()
+
+    def _cancel_writer(self) -> None:
+        writer = getattr(self, "_writer", None)
+        if writer is not None:
+            writer.cancel()
+
+    def spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            if isinstance(exc, REDIS_CONNECTION_ERRORS | redis.exceptions.RedisError):
+                logger.warning("background step of connection %s failed: %s", self.id, exc)
+            else:
+                logger.error("background step failed", exc_info=exc)
+
+    # -- the connection's life -----------------------------------------------
+
+    async def run(self) -> None:
+        self._writer = asyncio.create_task(self._write(), name=f"writer-{self.id[:8]}")
+        self.hub.sessions.add(self)
+        try:
+            if await self._authenticate():
+                self.hub.metrics.connections.labels(self.role_label).inc()
+                try:
+                    await self._serve()
+                finally:
+                    self.hub.metrics.connections.labels(self.role_label).dec()
+        except WebSocketDisconnect as disconnect:
+            self._close_code = self._close_code or disconnect.code
+        finally:
+            self.hub.sessions.discard(self)
+            await self._cleanup()
+
+    @property
+    def role_label(self) -> str:
+        return self.user.role.value if self.user else "anonymous"
+
+    async def _receive(self) -> str | bytes | None:
+        """The next data frame, or None once the client is gone."""
+        message = await self.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            self._close_code = self._close_code or int(message.get("code", 1005))
+            return None
+        text = message.get("text")
+        return text if text is not None else message.get("bytes") or b""
+
+    async def _authenticate(self) -> bool:
+        receive = asyncio.ensure_future(self._receive())
+        closed = asyncio.ensure_future(self._closed.wait())
+        done, _ = await asyncio.wait(
+            {receive, closed},
+            timeout=self.hub.settings.auth_timeout,
+            return_when=asyncio.FIRST_COMPLETED,
+        )
+        closed.cancel()
+        if receive not in done:
+            receive.cancel()
+            if not self._closed.is_set():
+                await self.close(CloseCode.AUTH_TIMEOUT, "no auth frame in time")
+            return False
+        raw = receive.result()
+        if raw is None:
+            return False
+        try:
+            frame = parse_frame(decode(self.codec, raw))
+            if not isinstance(frame, AuthFrame):
+                raise Unauthorized("the first frame must be auth")
+            await self._accept_token(frame)
+        except TokenExpired:
+            await self.close(CloseCode.NOT_AUTHENTICATED, "token expired")
+            return False
+        except HubError as error:
+            reason = "unauthorized" if isinstance(error, Unauthorized) else error.message
+            await self.close(CloseCode.NOT_AUTHENTICATED, reason)
+            return False
+        assert self.user is not None
+        self.reply({"type": "welcome", "user": self.user.public()}, frame.ref)
+        return True
+
+    async def _accept_token(self, frame: AuthFrame) -> None:
+        claims = self.hub.tokens.verify(frame.token)
+        if self.user is not None and claims.user_id != self.user.id:
+            raise Forbidden("a connection cannot change user")
+        if self.user is None:
+            user = await self.hub.directory.user(claims.user_id)
+            if user is None:
+                raise Unauthorized("the token is not valid")
+            self.user = user
+        self._claims = claims
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry = asyncio.get_running_loop().call_later(
+            max(0.0, self.hub.tokens.seconds_left(claims)),
+            self.abort,
+            CloseCode.NOT_AUTHENTICATED,
+            "token expired",
+        )
+
+    async def _serve(self) -> None:
+        while self._close_code is None:
+            raw = await self._receive()
+            if raw is None:
+                return
+            await self._handle(raw)
+
+    async def _handle(self, raw: str | bytes) -> None:
+        started = time.perf_counter()
+        ref: str | int | None = None
+        frame_type = "invalid"
+        try:
+            data = decode(self.codec, raw)
+            ref = ref_of(data)
+            frame = parse_frame(data)
+            frame_type = frame.type
+            cost = LOCATION_FRAME_COST if frame_type == "location" else 1.0
+            if not self._bucket.take(time.monotonic(), cost):
+                self._strikes += 1
+                if self._strikes >= FLOOD_STRIKES:
+                    self.abort(CloseCode.TOO_SLOW, "flooding")
+                    return
+                raise RateLimited("too many frames; slow down")
+            self._strikes = 0
+            await self._dispatch(frame)
+        except HubError as error:
+            self.send_error(error, ref)
+        except redis.exceptions.RedisError:
+            logger.warning("frame %s failed: Redis unavailable", frame_type)
+            self.send_error(Unavailable("the hub cannot reach its store; try again"), ref)
+        finally:
+            metrics = self.hub.metrics
+            metrics.frames_in.labels(frame_type).inc()
+            metrics.frame_latency.labels(frame_type).observe(time.perf_counter() - started)
+
+    async def _dispatch(self, frame: Any) -> None:
+        if isinstance(frame, LocationFrame):
+            await self._on_location(frame)
+        elif isinstance(frame, PingFrame):
+            self.reply({"type": "pong"}, frame.ref)
+        elif isinstance(frame, SubscribeFrame):
+            await self._on_subscribe(frame)
+        elif isinstance(frame, UnsubscribeFrame):
+            await self._on_unsubscribe(frame)
+        elif isinstance(frame, PresenceFrame):
+            await self._on_presence(frame)
+        elif isinstance(frame, AuthFrame):
+            await self._accept_token(frame)
+            assert self.user is not None
+            self.reply({"type": "welcome", "user": self.user.public()}, frame.ref)
+
+    async def _cleanup(self) -> None:
+        self._cancel_writer()
+        for handle in (self._expiry, self._location_flush):
+            if handle is not None:
+                handle.cancel()
+        for subscription in list(self._subscriptions.values()):
+            await self._leave(subscription)
+        self._subscriptions.clear()
+        if self._holds_presence and self.user is not None:
+            await self._withdraw_presence()
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        self._closed.set()
+
+    async def _withdraw_presence(self) -> None:
+        # A clean goodbye takes the caretaker offline now; a lost connection
+        # waits for the presence timeout, so a phone that reconnects within
+        # it does not flicker offline on every tenant's screen.
+        assert self.user is not None
+        clean = self._close_code in (1000, 1001, int(CloseCode.SERVICE_RESTART))
+        if clean and self._close_code != CloseCode.SERVICE_RESTART:
+            with contextlib.suppress(*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError):
+                await self.hub.presence.leave(self.user.id, self.id)
+
+    # -- subscriptions -------------------------------------------------------
+
+    async def _on_subscribe(self, frame: SubscribeFrame) -> None:
+        assert self.user is not None
+        if frame.channel in self._subscriptions:
+            raise Conflict(f"already subscribed to {frame.channel}")
+        if len(self._subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise BadRequest(f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+        route = resolve(self.user, frame.channel)
+        since = parse_position(frame.since) if frame.since is not None else None
+        if since is not None and not route.durable:
+            raise BadRequest(f"{frame.channel} has no history to resume from")
+        await self._check_exists(route)
+
+        subscription = Subscription(self, route)
+        self._subscriptions[route.channel] = subscription
+        self.hub.metrics.subscriptions.labels(route.kind.value).inc()
+        try:
+            await self.hub.broker.join(route.topic, subscription)
+            if route.durable:
+                await self._open_durable(subscription, since, frame.ref)
+            else:
+                await self._open_district(subscription, frame.ref)
+        except BaseException:
+            await self._leave(subscription)
+            raise
+
+    async def _check_exists(self, route: Route) -> None:
+        assert self.user is not None
+        if route.kind in (ChannelKind.DISTRICT, ChannelKind.TICKETS_DISTRICT):
+            if await self.hub.directory.district(route.subject) is None:
+                raise NotFound(f"no district {route.subject!r}")
+        elif route.kind is ChannelKind.TICKET:
+            tickets = self.hub.tickets
+            if tickets is None or not await tickets.can_see(self.user, route.subject):
+                raise NotFound(f"no ticket {route.subject!r}")
+
+    async def _open_durable(
+        self, subscription: Subscription, since: Position | None, ref: str | int | None
+    ) -> None:
+        redis, prefix, topic = self.hub.redis, self.hub.settings.key_prefix, subscription.route.topic
+        channel = subscription.route.channel
+        if since is None:
+            position = await latest_position(redis, prefix, topic)
+            self.reply({"type": "subscribed", "channel": channel, "position": position}, ref)
+            subscription.release(parse_position(position))
+            return
+        result = await read_since(redis, prefix, topic, since)
+        self.reply({"type": "subscribed", "channel": channel, "position": result.position}, ref)
+        self._send_catch_up(subscription, result)
+
+    def _send_catch_up(self, subscription: Subscription, result: Any) -> None:
+        channel = subscription.route.channel
+        if isinstance(result, Replay):
+            for event in result.events:
+                self.send({"type": "event", "channel": channel, "id": event.id,
+                           "kind": event.kind, "data": event.data})
+        else:
+            self.send({"type": "reset", "channel": channel, "position": result.position})
+        subscription.release(parse_position(result.position))
+
+    async def _open_district(self, subscription: Subscription, ref: str | int | None) -> None:
+        position, snapshot = await self._district_snapshot(subscription.route)
+        self.reply(
+            {"type": "subscribed", "channel": subscription.route.channel,
+             "position": format_position((position, 0)), "snapshot": snapshot},
+            ref,
+        )
+        subscription.release((position, 0))
+
+    async def _district_snapshot(self, route: Route) -> tuple[int, dict[str, Any]]:
+        assert self.user is not None
+        district = await self.hub.directory.district(route.subject)
+        if district is None:
+            raise NotFound(f"no district {route.subject!r}")
+        audience = Audience.PUBLIC if self.user.role is Role.TENANT else Audience.STAFF
+        caretaker_ids = list(district["caretakers"])
+        snapshot = await self.hub.presence.snapshot(route.subject, caretaker_ids, audience)
+        caretakers = []
+        for caretaker_id in caretaker_ids:
+            profile = await self.hub.directory.caretaker_profile(caretaker_id) or {}
+            caretakers.append({**profile, "presence": snapshot.caretakers[caretaker_id]})
+        data = {"district": {"id": district["id"], "name": district["name"]},
+                "caretakers": caretakers}
+        return snapshot.position, data
+
+    async def resynchronise(self, subscription: Subscription) -> None:
+        """After the broker lost messages: send what changed, then go live again."""
+        route = subscription.route
+        if route.channel not in self._subscriptions:
+            return
+        try:
+            if route.durable:
+                redis, prefix = self.hub.redis, self.hub.settings.key_prefix
+                result = await read_since(redis, prefix, route.topic, subscription.last)
+                self._send_catch_up(subscription, result)
+            else:
+                position, snapshot = await self._district_snapshot(route)
+                self.send({"type": "event", "channel": route.channel,
+                           "id": format_position((position, 0)), "kind": "snapshot",
+                           "data": snapshot})
+                subscription.release((position, 0))
+        except BaseException:
+            # Could not catch up: the client must not believe it is live.
+            self.abort(CloseCode.SERVICE_RESTART, "could not resynchronise")
+            raise
+
+    async def _on_unsubscribe(self, frame: UnsubscribeFrame) -> None:
+        subscription = self._subscriptions.get(frame.channel)
+        if subscription is None:
+            raise NotFound(f"not subscribed to {frame.channel[:64]}")
+        await self._leave(subscription)
+        self.reply({"type": "unsubscribed", "channel": frame.channel}, frame.ref)
+
+    async def _leave(self, subscription: Subscription) -> None:
+        if self._subscriptions.pop(subscription.route.channel, None) is not None:
+            self.hub.metrics.subscriptions.labels(subscription.route.kind.value).dec()
+        await self.hub.broker.leave(subscription.route.topic, subscription)
+
+    # -- caretaker presence --------------------------------------------------
+
+    def _require_caretaker(self) -> User:
+        if self.user is None or self.user.role is not Role.CARETAKER:
+            raise Forbidden("only caretakers share presence and location")
+        return self.user
+
+    async def _on_presence(self, frame: PresenceFrame) -> None:
+        user = self._require_caretaker()
+        if frame.on_duty and frame.status is None:
+            raise BadRequest("status: required when on duty")
+        await self.hub.presence.set_state(
+            user.id,
+            list(user.districts),
+            on_duty=frame.on_duty,
+            status=Status(frame.status) if frame.status else None,
+            activity=frame.activity,
+            ticket_id=frame.ticket_id,
+            connection_id=self.id,
+        )
+        if not frame.on_duty:
+            self._coalescer.clear()
+        if not self._holds_presence:
+            self._holds_presence = True
+            self.spawn(self._heartbeat(user, frame))
+        self._last_presence = frame
+        self.reply({"type": "ok"}, frame.ref)
+
+    async def _heartbeat(self, user: User, frame: PresenceFrame) -> None:
+        """Keep the presence deadline ahead while this connection is open."""
+        interval = self.hub.settings.presence_timeout / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await self.hub.presence.touch(user.id, self.id):
+                    # Swept while we were cut off from Redis, or a newer
+                    # connection took over: announce this one again only if
+                    # it is still the caretaker's live connection.
+                    last = self._last_presence or frame
+                    await self.hub.presence.set_state(
+                        user.id, list(user.districts), on_duty=last.on_duty,
+                        status=Status(last.status) if last.status else None,
+                        activity=last.activity, ticket_id=last.ticket_id,
+                        connection_id=self.id,
+                    )
+            except (*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError) as exc:
+                logger.warning("presence heartbeat failed: %s", type(exc).__name__)
+
+    async def _on_location(self, frame: LocationFrame) -> None:
+        user = self._require_caretaker()
+        settings = self.hub.settings
+        now_ms = int(time.time() * 1000)
+        ts = fix_time(frame.ts, now_ms, int(settings.location_max_age * 1000))
+        if ts is None:
+            raise BadRequest("ts: this fix is too old to show")
+        fix = Fix(lat=frame.lat, lon=frame.lon, accuracy=frame.accuracy, ts=ts)
+        now = time.monotonic()
+        if self._coalescer.offer(fix, now):
+            await self._publish_location(user, fix, from_frame=True)
+        elif self._location_flush is None:
+            self._location_flush = asyncio.get_running_loop().call_later(
+                self._coalescer.due_in(now), self._flush_location, user
+            )
+
+    def _flush_location(self, user: User) -> None:
+        self._location_flush = None
+        fix = self._coalescer.take_pending(time.monotonic())
+        if fix is not None:
+            self.spawn(self._publish_location(user, fix, from_frame=False))
+
+    async def _publish_location(self, user: User, fix: Fix, *, from_frame: bool) -> None:
+        accepted = await self.hub.presence.set_location(user.id, fix)
+        # A coalesced fix flushed after going off duty is dropped without a word.
+        if not accepted and from_frame:
+            raise Conflict("go on duty before sharing your location")

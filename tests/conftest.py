@@ -1,0 +1,116 @@
+"""Shared fixtures: a real Redis started by the suite, unique key prefixes, timeouts.
+
+The suite starts its own `redis-server` on a free loopback port (never the
+machine's 6379) once per session, and gives each test a unique key prefix
+instead of flushing, so tests can share it. Tests that kill or restart Redis
+start their own server with `start_redis()`.
+
+Every wait in the suite derives from `TIMEOUT`; scale it with
+`HOMI_TEST_TIMEOUT_FACTOR` on a slow machine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+import redis.asyncio
+
+from hub.redis_server import find_redis_server, free_port
+
+TIMEOUT = 5.0 * float(os.environ.get("HOMI_TEST_TIMEOUT_FACTOR", "1"))
+
+
+@dataclass
+class RedisServer:
+    """A redis-server child the tests own; `restart` keeps port and data."""
+
+    port: int
+    data_dir: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(TIMEOUT * 2)
+
+    def restart(self) -> None:
+        self.stop()
+        self.process = _spawn(self.port, self.data_dir)
+
+
+def _spawn(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [
+            find_redis_server(),
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(data_dir),
+            "--appendonly", "yes",
+            "--appendfsync", "always",
+            "--save", "",
+            "--daemonize", "no",
+        ],  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port, socket_connect_timeout=0.2)
+    deadline = time.monotonic() + TIMEOUT * 2
+    while time.monotonic() < deadline:
+        try:
+            if client.ping():
+                client.close()
+                return process
+        except redis.RedisError:
+            time.sleep(0.02)
+    process.kill()
+    raise RuntimeError("test redis-server did not start")
+
+
+def start_redis(data_dir: Path | None = None) -> RedisServer:
+    """A fresh, private Redis server for tests that kill or restart it."""
+    folder = data_dir or Path(tempfile.mkdtemp(prefix="homi-test-redis-"))
+    port = free_port()
+    return RedisServer(port=port, data_dir=folder, process=_spawn(port, folder))
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.stop()
+    shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def private_redis() -> Iterator[RedisServer]:
+    server = start_redis()
+    yield server
+    server.stop(signal.SIGKILL)
+    shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def key_prefix() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}:"
+
+
+@pytest.fixture
+async def redis_client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    yield client
+    await client.aclose()

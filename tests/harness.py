@@ -1,0 +1,264 @@
+"""Running real hubs for end-to-end tests.
+
+`running_hub` serves the app with uvicorn in the test's own event loop on a
+free port; `HubProcess` starts `homi-hub serve` as a separate process (for
+several processes on one Redis, and for killing one with SIGKILL). Both
+talk to a real Redis; `load_directory` writes a small directory into it.
+`Client` is a thin websocket client that keeps frames in order and waits
+for the one a test expects, with the suite's timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import msgpack
+import orjson
+import redis.asyncio
+import uvicorn
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from hub.app import create_app
+from hub.config import Settings
+from hub.directory.model import DirectoryFile
+from hub.directory.store import DirectoryStore
+from hub.redis_server import free_port
+from tests.conftest import TIMEOUT
+
+SECRET = "test-secret-key-not-for-production"
+
+SMALL_DIRECTORY: dict[str, Any] = {
+    "districts": [
+        {"id": "noord", "name": "Noord", "number": 6,
+         "boundary": {"type": "Polygon", "coordinates": [[[4.46, 51.93], [4.50, 51.93],
+                                                          [4.50, 51.95], [4.46, 51.95],
+                                                          [4.46, 51.93]]]}},
+        {"id": "zuid", "name": "Zuid", "number": 10},
+    ],
+    "caretakers": [
+        {"id": "w1", "name": "Sanne de Vries", "password": "beheerder",
+         "districts": ["noord"],
+         "profile": {"age": 44, "favourite_dish": "stamppot", "hobbies": ["vissen"],
+                     "work": "rondes door de flats", "reachable": "ma-vr 8-16"}},
+        {"id": "w2", "name": "Ahmed Benali", "password": "beheerder",
+         "districts": ["zuid"]},
+    ],
+    "tenants": [
+        {"id": "100001", "name": "Mevrouw Jansen", "password": "huurder", "district": "noord"},
+        {"id": "100002", "name": "Meneer Peters", "password": "huurder", "district": "noord"},
+        {"id": "200001", "name": "Mevrouw Öztürk", "password": "huurder", "district": "zuid"},
+    ],
+    "agents": [{"id": "k1", "name": "Klantenservice Kim", "password": "klantenservice"}],
+}
+
+PASSWORDS = {"w1": "beheerder", "w2": "beheerder", "100001": "huurder",
+             "100002": "huurder", "200001": "huurder", "k1": "klantenservice"}
+
+
+def hub_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "REDIS_URL": redis_url,
+        "key_prefix": prefix,
+        "secret_key": SECRET,
+        "canary_interval": 0.2,
+        "canary_timeout": 1.0,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+async def load_directory(redis_url: str, prefix: str, data: dict[str, Any] | None = None) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        await DirectoryStore(client, prefix).load(DirectoryFile.model_validate(data or SMALL_DIRECTORY))
+    finally:
+        await client.aclose()
+
+
+@dataclass
+class Hub:
+    url: str
+    settings: Settings
+    app: Any = None
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/ws"
+
+    async def token(self, user_id: str, password: str | None = None) -> str:
+        async with httpx.AsyncClient(base_url=self.url) as http:
+            response = await http.post(
+                "/api/login",
+                json={"username": user_id, "password": password or PASSWORDS[user_id]},
+            )
+            response.raise_for_status()
+            return str(response.json()["token"])
+
+    async def connect(self, user_id: str | None = None, *, msgpack_codec: bool = False,
+                      **kwargs: Any) -> Client:
+        protocol = "homi.v1.msgpack" if msgpack_codec else "homi.v1.json"
+        connection = await websockets.connect(
+            self.ws_url, subprotocols=[protocol], open_timeout=TIMEOUT, **kwargs  # type: ignore[list-item]
+        )
+        client = Client(connection, msgpack_codec)
+        if user_id is not None:
+            welcome = await client.request({"type": "auth", "token": await self.token(user_id)})
+            assert welcome["type"] == "welcome", welcome
+        return client
+
+
+@contextlib.asynccontextmanager
+async def running_hub(settings: Settings, ws_max_size: int | None = None) -> AsyncIterator[Hub]:
+    """The hub app under uvicorn in this event loop, on a free port."""
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        ws="websockets-sansio",
+        ws_max_size=ws_max_size or settings.max_frame_bytes,
+        lifespan="on",
+        log_level="warning",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + TIMEOUT
+    while not server.started:
+        if task.done():
+            task.result()
+        if time.monotonic() > deadline:
+            raise RuntimeError("hub did not start")
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield Hub(url=f"http://127.0.0.1:{port}", settings=settings, app=app)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, TIMEOUT * 2)
+
+
+class HubProcess:
+    """`homi-hub serve` in its own process, for multi-process and crash tests."""
+
+    def __init__(self, redis_url: str, prefix: str, **env: str) -> None:
+        self.port = free_port()
+        self.env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "HUB_KEY_PREFIX": prefix,
+            "HUB_SECRET_KEY": SECRET,
+            "HUB_CANARY_INTERVAL": "0.2",
+            "HUB_CANARY_TIMEOUT": "1.0",
+            **env,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self.hub = Hub(url=f"http://127.0.0.1:{self.port}", settings=Settings())
+
+    async def start(self) -> HubProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        await wait_ready(self.hub.url, self.process)
+        return self
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(TIMEOUT * 2)
+
+    def stderr(self) -> str:
+        if self.process is None or self.process.stderr is None:
+            return ""
+        return self.process.stderr.read().decode(errors="replace")
+
+
+async def wait_ready(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + TIMEOUT * 4
+    async with httpx.AsyncClient(base_url=url) as http:
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                err = process.stderr.read().decode() if process.stderr else ""
+                raise RuntimeError(f"hub exited with {process.returncode}: {err[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get("/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+    raise RuntimeError(f"hub at {url} not ready in time")
+
+
+class Client:
+    """A websocket client that decodes frames and waits for expected ones."""
+
+    def __init__(self, connection: ClientConnection, msgpack_codec: bool = False) -> None:
+        self.connection = connection
+        self.msgpack = msgpack_codec
+        self._ref = 0
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        if self.msgpack:
+            await self.connection.send(msgpack.packb(frame))
+        else:
+            await self.connection.send(orjson.dumps(frame).decode())
+
+    async def receive(self, timeout: float = TIMEOUT) -> dict[str, Any]:
+        raw = await asyncio.wait_for(self.connection.recv(), timeout)
+        frame = msgpack.unpackb(raw) if isinstance(raw, bytes) else orjson.loads(raw)
+        assert isinstance(frame, dict)
+        return frame
+
+    async def request(self, frame: dict[str, Any]) -> dict[str, Any]:
+        """Send with a fresh ref and return the reply carrying that ref."""
+        self._ref += 1
+        ref = f"r{self._ref}"
+        await self.send({**frame, "ref": ref})
+        return await self.expect(lambda f: f.get("ref") == ref)
+
+    async def expect(self, predicate: Callable[[dict[str, Any]], bool],
+                     timeout: float = TIMEOUT) -> dict[str, Any]:
+        """The next frame matching `predicate`, skipping others."""
+        deadline = time.monotonic() + timeout
+        while True:
+            frame = await self.receive(max(0.0, deadline - time.monotonic()))
+            if predicate(frame):
+                return frame
+
+    async def closed_with(self, timeout: float = TIMEOUT) -> int | None:
+        """Read until the server closes; return its close code."""
+        with contextlib.suppress(websockets.ConnectionClosed):
+            deadline = time.monotonic() + timeout
+            while True:
+                await asyncio.wait_for(self.connection.recv(), max(0.01, deadline - time.monotonic()))
+        return self.connection.close_code
+
+    async def close(self) -> None:
+        await self.connection.close()
+
+
+async def eventually(check: Callable[[], Any], timeout: float = TIMEOUT, interval: float = 0.05) -> Any:
+    """Poll `check` (sync or async) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval)
