@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
+import functools
 import os
 import signal
 import subprocess
@@ -31,6 +33,7 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from hub.app import create_app
+from hub.auth.passwords import hash_password
 from hub.config import Settings
 from hub.directory.model import DirectoryFile
 from hub.directory.store import DirectoryStore
@@ -79,10 +82,22 @@ def hub_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@functools.cache
+def _small_directory_hashed() -> DirectoryFile:
+    """SMALL_DIRECTORY with passwords hashed once per test run, not per test."""
+    hashes = {password: hash_password(password) for password in set(PASSWORDS.values())}
+    data = copy.deepcopy(SMALL_DIRECTORY)
+    for group in ("caretakers", "tenants", "agents"):
+        for user in data[group]:
+            user["password_hash"] = hashes[user.pop("password")]
+    return DirectoryFile.model_validate(data)
+
+
 async def load_directory(redis_url: str, prefix: str, data: dict[str, Any] | None = None) -> None:
     client = redis.asyncio.Redis.from_url(redis_url)
+    directory = DirectoryFile.model_validate(data) if data else _small_directory_hashed()
     try:
-        await DirectoryStore(client, prefix).load(DirectoryFile.model_validate(data or SMALL_DIRECTORY))
+        await DirectoryStore(client, prefix).load(directory)
     finally:
         await client.aclose()
 

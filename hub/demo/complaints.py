@@ -15,8 +15,9 @@ of complaint, so that a description always fits its category and place.
 The mapping
 -----------
 `MAPPING` maps each (complaint_type, descriptor) in the extract to one of our
-ticket categories, the rooms it can be in, and the demo sentences; an entry
-with descriptor "*" covers every descriptor of that type. In short:
+ticket categories and to demo reports: pairs of a Dutch place (a room or a
+common space) and a sentence that fits it. An entry with descriptor "*" covers
+every descriptor of that type. In short:
 
     HEAT/HOT WATER, HEATING                       -> heating
     WATER LEAK                                    -> leak

@@ -62,6 +62,7 @@ MAX_SUBSCRIPTIONS = 64
 LOCATION_FRAME_COST = 0.25
 FLOOD_STRIKES = 20
 """Rate-limited frames in a row after which the connection is closed (4429)."""
+FLOOD_DRAIN_TIMEOUT = 1.0
 
 
 class Subscription:
@@ -183,6 +184,13 @@ class Session:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=int(code), reason=reason[:120])
         self._closed.set()
+
+    async def _drain(self, timeout: float) -> None:
+        """Give the writer a moment to send what is queued (the errors that
+        explain a close) before the socket closes."""
+        deadline = time.monotonic() + timeout
+        while not self._queue.empty() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
 
     def _cancel_writer(self) -> None:
         writer = getattr(self, "_writer", None)
@@ -306,7 +314,8 @@ class Session:
             if not self._bucket.take(time.monotonic(), cost):
                 self._strikes += 1
                 if self._strikes >= FLOOD_STRIKES:
-                    self.abort(CloseCode.TOO_SLOW, "flooding")
+                    await self._drain(FLOOD_DRAIN_TIMEOUT)
+                    await self.close(CloseCode.TOO_SLOW, "flooding")
                     return
                 raise RateLimited("too many frames; slow down")
             self._strikes = 0

