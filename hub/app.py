@@ -20,6 +20,8 @@ from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -192,8 +194,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             embedded = await asyncio.to_thread(start_embedded_redis, settings.data_dir)
             url = embedded.url
             logger.info("embedded Redis at %s (data in %s)", url, settings.data_dir)
-        client = redis.asyncio.Redis.from_url(url, health_check_interval=10)
-        hub = await build_context(settings, client)
+        client = redis_client(url)
+        listener_client = redis_client(url, retries=0)
+        hub = await build_context(settings, client, listener_client)
         app.state.hub = hub
         sweeper = Sweeper(hub.presence, interval=min(1.0, settings.presence_timeout / 10))
         await hub.broker.start()
@@ -205,6 +208,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await sweeper.close()
             await hub.broker.close()
             await client.aclose()
+            await listener_client.aclose()
             if embedded is not None:
                 await asyncio.to_thread(embedded.stop)
 
@@ -225,11 +229,29 @@ def create_app(settings: Settings | None = None) -> Starlette:
     return Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
 
 
-async def build_context(settings: Settings, client: redis.asyncio.Redis) -> HubContext:
+def redis_client(url: str, *, retries: int = 3) -> redis.asyncio.Redis:
+    """A client that retries a command once the connection it used broke (a
+    pooled connection goes stale when Redis restarts). The broker's listener
+    gets one with `retries=0`: it must see every break to resynchronise."""
+    return redis.asyncio.Redis.from_url(
+        url,
+        health_check_interval=10,
+        socket_connect_timeout=5,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
+        retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    )
+
+
+async def build_context(
+    settings: Settings,
+    client: redis.asyncio.Redis,
+    listener_client: redis.asyncio.Redis | None = None,
+) -> HubContext:
     metrics_ = HubMetrics()
     broker = Broker(
         client,
         settings.key_prefix,
+        listener_redis=listener_client,
         canary_interval=settings.canary_interval,
         canary_timeout=settings.canary_timeout,
         on_reconnect=metrics_.redis_reconnects.inc,

@@ -18,9 +18,10 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,13 @@ class Hub:
     url: str
     settings: Settings
     app: Any = None
+    clients: list[Client] = field(default_factory=list)
+
+    async def close_clients(self) -> None:
+        for client in self.clients:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.connection.close(), 1.0)
+        self.clients.clear()
 
     @property
     def ws_url(self) -> str:
@@ -128,6 +136,7 @@ class Hub:
             self.ws_url, subprotocols=[protocol], open_timeout=TIMEOUT, **kwargs  # type: ignore[list-item]
         )
         client = Client(connection, msgpack_codec)
+        self.clients.append(client)
         if user_id is not None:
             welcome = await client.request({"type": "auth", "token": await self.token(user_id)})
             assert welcome["type"] == "welcome", welcome
@@ -157,9 +166,11 @@ async def running_hub(settings: Settings, ws_max_size: int | None = None) -> Asy
             raise RuntimeError("hub did not start")
         await asyncio.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
+    hub = Hub(url=f"http://127.0.0.1:{port}", settings=settings, app=app)
     try:
-        yield Hub(url=f"http://127.0.0.1:{port}", settings=settings, app=app)
+        yield hub
     finally:
+        await hub.close_clients()
         server.should_exit = True
         await asyncio.wait_for(task, TIMEOUT * 2)
 
@@ -179,6 +190,8 @@ class HubProcess:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: a chatty hub must never block on a full pipe.
+        self.log = tempfile.NamedTemporaryFile(prefix="homi-hub-", suffix=".log")
         self.hub = Hub(url=f"http://127.0.0.1:{self.port}", settings=Settings())
 
     async def start(self) -> HubProcess:
@@ -187,9 +200,9 @@ class HubProcess:
              "--port", str(self.port)],
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
         )
-        await wait_ready(self.hub.url, self.process)
+        await wait_ready(self.hub.url, self.process, self.log.name)
         return self
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
@@ -198,17 +211,22 @@ class HubProcess:
             self.process.wait(TIMEOUT * 2)
 
     def stderr(self) -> str:
-        if self.process is None or self.process.stderr is None:
-            return ""
-        return self.process.stderr.read().decode(errors="replace")
+        return Path(self.log.name).read_text(errors="replace")
+
+    async def close(self) -> None:
+        await self.hub.close_clients()
+        self.kill()
+        self.log.close()
 
 
-async def wait_ready(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+async def wait_ready(
+    url: str, process: subprocess.Popen[bytes] | None = None, log: str | None = None
+) -> None:
     deadline = time.monotonic() + TIMEOUT * 4
     async with httpx.AsyncClient(base_url=url) as http:
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
-                err = process.stderr.read().decode() if process.stderr else ""
+                err = Path(log).read_text(errors="replace") if log else ""
                 raise RuntimeError(f"hub exited with {process.returncode}: {err[-2000:]}")
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get("/readyz")).status_code == 200:

@@ -94,12 +94,17 @@ class Broker:
         redis: Redis,
         prefix: str,
         *,
+        listener_redis: Redis | None = None,
         canary_interval: float = 2.0,
         canary_timeout: float = 5.0,
         on_reconnect: Callable[[], None] | None = None,
         on_message: Callable[[], None] | None = None,
     ) -> None:
         self._redis = redis
+        # The listener's client must not retry on its own: redis-py would then
+        # reconnect and resubscribe silently, and the messages published in
+        # between would be lost without anyone resynchronising.
+        self._listener_redis = listener_redis or redis
         self._prefix = prefix
         self._pubsub_prefix = pubsub_channel(prefix, "")
         self._canary_interval = canary_interval
@@ -241,7 +246,7 @@ class Broker:
             backoff = min(backoff * 2, BACKOFF_MAX)
 
     async def _connect(self) -> None:
-        self._pubsub = self._redis.pubsub()
+        self._pubsub = self._listener_redis.pubsub()
         self._unconfirmed.clear()
         self._deaf = False
         for event in self._confirmed.values():

@@ -29,7 +29,9 @@ CATEGORIES: tuple[Category, ...] = (
     Category("doors_locks", "Deuren, sloten en scharnieren", "Doors, locks and hinges"),
     Category("electrics", "Elektra", "Electrics"),
     Category("windows_glass", "Ramen en glas", "Windows and glass"),
-    Category("kitchen_bathroom", "Keuken, douche en toilet", "Kitchen, shower and toilet"),
+    Category(
+        "kitchen_bathroom", "Keuken, douche en toilet", "Kitchen, shower and toilet"
+    ),
     Category("ventilation_mould", "Ventilatie en schimmel", "Ventilation and mould"),
     Category("pests", "Ongedierte", "Pests"),
     Category("nuisance", "Overlast", "Nuisance"),

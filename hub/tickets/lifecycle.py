@@ -106,9 +106,9 @@ def allowed(source: Status, target: Status, role: Role) -> bool:
 
 
 class Refusal(enum.Enum):
-    """Why `judge` said no; the REST layer maps these to 403 and 409."""
+    """Why `judge` said no; the service maps these to 403 and 409."""
 
-    WRONG_ROLE = "wrong_role"  # this role never takes this step: forbidden
+    WRONG_ROLE = "wrong_role"  # this role never makes this move: forbidden
     WRONG_STATUS = "wrong_status"  # the role may, but not from here: conflict
 
 
@@ -119,13 +119,13 @@ def judge(current: Status, wanted: Status | Action, role: Role) -> Step | Refusa
     the status. A status equal to the current one is never a step: a second
     accept of an accepted ticket is a conflict, whoever sends it.
     """
-    candidates = [step for step in STEPS if _matches(step, wanted)]
-    for step in candidates:
+    mine = [step for step in STEPS if _matches(step, wanted) and step.role is role]
+    for step in mine:
         if step.source is current:
-            return step if step.role is role else Refusal.WRONG_ROLE
-    if any(step.role is role for step in candidates):
-        return Refusal.WRONG_STATUS
-    return Refusal.WRONG_ROLE
+            return step
+    # Forbidden is about the role alone, so a client can tell "never" from
+    # "not now": a caretaker starting a resolved ticket is told its status.
+    return Refusal.WRONG_STATUS if mine else Refusal.WRONG_ROLE
 
 
 def _matches(step: Step, wanted: Status | Action) -> bool:
@@ -140,6 +140,9 @@ NEEDS_SEVERITY = frozenset({Action.ADVISE, Action.ASSIGN})
 TAKES_PLANNED_FOR = frozenset({Action.ACCEPT, Action.PLAN})
 NEEDS_PLANNED_FOR = frozenset({Action.PLAN})
 CLEARS_PLAN = frozenset({Action.HAND_BACK})
+SETS_PLAN = TAKES_PLANNED_FOR | CLEARS_PLAN
+"""Steps that write `planned_for`: accept and plan to what was given (accept
+may give none), hand back to none, since the visit will not happen."""
 
 PLAN_PAST_LIMIT = timedelta(hours=24)
 PLAN_FUTURE_LIMIT = timedelta(days=366)
@@ -173,7 +176,7 @@ def parse_planned_for(text: str, now: datetime) -> datetime:
     except ValueError:
         raise ValueError("planned_for is not an ISO 8601 date-time") from None
     if moment.tzinfo is None:
-        raise ValueError("planned_for needs a UTC offset, e.g. 2025-06-02T09:30:00+02:00")
+        raise ValueError("planned_for needs a UTC offset: 2025-06-02T09:30:00+02:00")
     if moment < now - PLAN_PAST_LIMIT:
         raise ValueError("planned_for lies in the past")
     if moment > now + PLAN_FUTURE_LIMIT:

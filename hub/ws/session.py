@@ -63,6 +63,7 @@ LOCATION_FRAME_COST = 0.25
 FLOOD_STRIKES = 20
 """Rate-limited frames in a row after which the connection is closed (4429)."""
 FLOOD_DRAIN_TIMEOUT = 1.0
+RESYNC_ATTEMPTS = 5
 
 
 class Subscription:
@@ -206,7 +207,7 @@ class Session:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            if isinstance(exc, REDIS_CONNECTION_ERRORS | redis.exceptions.RedisError):
+            if isinstance(exc, (*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError)):
                 logger.warning("background step of connection %s failed: %s", self.id, exc)
             else:
                 logger.error("background step failed", exc_info=exc)
@@ -461,24 +462,29 @@ class Session:
 
     async def resynchronise(self, subscription: Subscription) -> None:
         """After the broker lost messages: send what changed, then go live again."""
+        for attempt in range(RESYNC_ATTEMPTS):
+            if subscription.route.channel not in self._subscriptions:
+                return
+            try:
+                await self._resynchronise_once(subscription)
+                return
+            except (*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError):
+                await asyncio.sleep(0.2 * 2**attempt)
+        # Could not catch up: the client must not believe it is live.
+        self.abort(CloseCode.SERVICE_RESTART, "could not resynchronise")
+
+    async def _resynchronise_once(self, subscription: Subscription) -> None:
         route = subscription.route
-        if route.channel not in self._subscriptions:
-            return
-        try:
-            if route.durable:
-                redis, prefix = self.hub.redis, self.hub.settings.key_prefix
-                result = await read_since(redis, prefix, route.topic, subscription.last)
-                self._send_catch_up(subscription, result)
-            else:
-                position, snapshot = await self._district_snapshot(route)
-                self.send({"type": "event", "channel": route.channel,
-                           "id": format_position((position, 0)), "kind": "snapshot",
-                           "data": snapshot})
-                subscription.release((position, 0))
-        except BaseException:
-            # Could not catch up: the client must not believe it is live.
-            self.abort(CloseCode.SERVICE_RESTART, "could not resynchronise")
-            raise
+        if route.durable:
+            redis, prefix = self.hub.redis, self.hub.settings.key_prefix
+            result = await read_since(redis, prefix, route.topic, subscription.last)
+            self._send_catch_up(subscription, result)
+        else:
+            position, snapshot = await self._district_snapshot(route)
+            self.send({"type": "event", "channel": route.channel,
+                       "id": format_position((position, 0)), "kind": "snapshot",
+                       "data": snapshot})
+            subscription.release((position, 0))
 
     async def _on_unsubscribe(self, frame: UnsubscribeFrame) -> None:
         subscription = self._subscriptions.get(frame.channel)

@@ -51,7 +51,7 @@ async def test_going_on_duty_publishes_state_to_both_audiences(
     for queue in (public, staff):
         event = await asyncio.wait_for(queue.get(), TIMEOUT)
         assert event["kind"] == "presence"
-        assert event["id"] == "1"
+        assert event["id"] == "1-0"
         assert event["data"]["status"] == "busy"
         assert event["data"]["activity"] == "lekkage trappenhuis"
         assert event["data"]["on_duty"] is True

@@ -38,7 +38,7 @@ end
 
 local function publish_to_districts(districts, kind, public_blob, staff_blob)
   for _, district in ipairs(districts) do
-    local id = tostring(redis.call("HINCRBY", prefix .. "presence:seq", district, 1))
+    local id = redis.call("HINCRBY", prefix .. "presence:seq", district, 1) .. "-0"
     publish_event(prefix, "district:" .. district .. "#public", id, kind, public_blob)
     publish_event(prefix, "district:" .. district .. "#staff", id, kind, staff_blob)
   end

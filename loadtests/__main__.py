@@ -1,0 +1,160 @@
+"""``python -m loadtests``: run the benchmarks, write the report, profile the hub.
+
+    python -m loadtests suite                     the default suite, under ~10 min
+    python -m loadtests run --profile fanout --subscribers 1000 \\
+        --rates 5,10,20,40 --duration 5 --servers hub,baseline,socketio,channels,node
+    python -m loadtests run --profile idle --subscribers 10000 --servers hub
+    python -m loadtests report loadtests/results/<timestamp>
+    python -m loadtests profile --subscribers 1000 --rate 20
+
+Every run writes `loadtests/results/<timestamp>/` with report.md, report.json,
+plots and the servers' logs.
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from loadtests import report as reporting
+from loadtests.runner import Runner, Scenario
+from loadtests.servers import HUB_ENV_FOR_FANOUT, ROOT, SERVERS
+
+RESULTS = ROOT / "loadtests" / "results"
+ALL_SERVERS = ",".join(SERVERS)
+
+
+def raise_open_files_limit() -> None:
+    # 10,000 connections need 10,000 descriptors in the generator and as many
+    # in the server; children inherit the raised limit.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def default_suite(servers: list[str]) -> list[Scenario]:
+    python_light = [s for s in servers if s in ("hub", "baseline", "node")]
+    return [
+        Scenario("fanout-1000", "fanout", 1000, servers, rates=[5, 10, 20, 40, 60]),
+        Scenario("fanout-5000", "fanout", 5000, python_light, rates=[2, 4, 8], probe_rounds=100),
+        Scenario("idle-10000", "idle", 10_000, servers, probe_rounds=200),
+    ]
+
+
+def execute(scenarios: list[Scenario], out: Path | None, pin: bool) -> Path:
+    raise_open_files_limit()
+    out_dir = out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
+    runner = Runner(out_dir, pin=pin)
+    report = {
+        "run_id": out_dir.name,
+        "command": " ".join(["python -m loadtests", *sys.argv[1:]]),
+        "machine": reporting.machine(),
+        "versions": reporting.versions(),
+        "cores": {"server": sorted(runner.cores.server or []),
+                  "generator": sorted(runner.cores.generator or [])},
+        "hub_env": dict(HUB_ENV_FOR_FANOUT),
+        "results": [],
+    }
+    started = time.monotonic()
+    report["results"] = runner.run(scenarios)
+    report["seconds"] = round(time.monotonic() - started, 1)
+    files = reporting.write(out_dir, report)
+    for path in files:
+        click.echo(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    return out_dir
+
+
+def parse_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def check_servers(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in SERVERS]
+    if unknown:
+        raise click.BadParameter(f"unknown: {', '.join(unknown)} (known: {ALL_SERVERS})")
+    return names
+
+
+@click.group()
+def main() -> None:
+    """Load tests of the Homi hub against its peers."""
+
+
+@main.command()
+@click.option("--servers", default=ALL_SERVERS, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
+@click.option("--pin/--no-pin", default=True, show_default=True,
+              help="Server on core 0, generator and Redis on the others.")
+def suite(servers: str, out: Path | None, pin: bool) -> None:
+    """The default suite: fan-out at 1,000 and 5,000 subscribers, idle 10,000."""
+    execute(default_suite(check_servers(parse_list(servers))), out, pin)
+
+
+@main.command()
+@click.option("--profile", type=click.Choice(["fanout", "idle"]), default="fanout",
+              show_default=True)
+@click.option("--subscribers", default=1000, show_default=True, type=click.IntRange(1))
+@click.option("--rates", default="5,10,20,40", show_default=True,
+              help="Messages per second published on the channel, one step each.")
+@click.option("--duration", default=5.0, show_default=True, type=click.FloatRange(0.5))
+@click.option("--drain", default=1.5, show_default=True, type=click.FloatRange(0.1))
+@click.option("--publishers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--workers", default=0, show_default=True,
+              help="Subscriber processes; 0 = one per generator core.")
+@click.option("--servers", default=ALL_SERVERS, show_default=True)
+@click.option("--deflate", is_flag=True, help="Clients offer permessage-deflate, as browsers do.")
+@click.option("--probe-rounds", default=200, show_default=True)
+@click.option("--name", default="", help="Scenario name (default: profile-subscribers).")
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
+@click.option("--pin/--no-pin", default=True, show_default=True)
+def run(
+    profile: str, subscribers: int, rates: str, duration: float, drain: float,
+    publishers: int, workers: int, servers: str, deflate: bool, probe_rounds: int,
+    name: str, out: Path | None, pin: bool,
+) -> None:  # fmt: skip
+    """One scenario on the chosen servers."""
+    scenario = Scenario(
+        name=name or f"{profile}-{subscribers}{'-deflate' if deflate else ''}",
+        profile=profile,
+        subscribers=subscribers,
+        servers=check_servers(parse_list(servers)),
+        rates=[float(r) for r in parse_list(rates)] if profile == "fanout" else [],
+        duration=duration,
+        drain=drain,
+        publishers=publishers,
+        workers=workers,
+        probe_rounds=probe_rounds,
+        deflate=deflate,
+    )
+    execute([scenario], out, pin)
+
+
+@main.command("report")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def report_command(folder: Path) -> None:
+    """Write report.md and the plots again from FOLDER/report.json."""
+    for path in reporting.write(folder, reporting.load(folder)):
+        click.echo(str(path))
+
+
+@main.command()
+@click.option("--subscribers", default=1000, show_default=True)
+@click.option("--rate", default=20.0, show_default=True, help="Messages per second.")
+@click.option("--duration", default=10.0, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
+def profile(subscribers: int, rate: float, duration: float, out: Path | None) -> None:
+    """Sample the hub with py-spy under a fan-out load; write profile.md."""
+    from loadtests.profiling import profile_hub
+
+    raise_open_files_limit()
+    out_dir = out or RESULTS / (time.strftime("%Y%m%d-%H%M%S") + "-profile")
+    path = profile_hub(out_dir, subscribers=subscribers, rate=rate, duration=duration)
+    click.echo(str(path))
+
+
+if __name__ == "__main__":
+    main()

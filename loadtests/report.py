@@ -1,0 +1,266 @@
+"""The report of a run: `report.json` (everything), `report.md` (tables), PNG plots.
+
+Absolute figures drift on a shared 2-core machine, so the tables lead with
+ratios to the bare Starlette + redis baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from loadtests.servers import NODE_PEER
+
+PYTHON_PACKAGES = [
+    "homi-hub", "starlette", "uvicorn", "uvloop", "websockets", "redis", "orjson",
+    "python-socketio", "python-engineio", "channels", "channels-redis", "Django",
+    "psutil", "tqdm", "matplotlib", "py-spy",
+]  # fmt: skip
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "system": platform.platform(),
+        "python": sys.version.split()[0],
+        "load_average_at_start": os.getloadavg(),
+    }
+
+
+def versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for name in PYTHON_PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = None
+    found["redis-server"] = _output(["redis-server", "--version"])
+    found["node"] = _output(["node", "--version"])
+    for package in ("socket.io", "@socket.io/redis-adapter", "redis"):
+        manifest = NODE_PEER / "node_modules" / package / "package.json"
+        key = f"npm:{package}"
+        found[key] = json.loads(manifest.read_text())["version"] if manifest.exists() else None
+    return found
+
+
+def _output(argv: list[str]) -> str | None:
+    if shutil.which(argv[0]) is None:
+        return None
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    return done.stdout.strip() or None
+
+
+def write(out_dir: Path, report: dict[str, Any]) -> list[Path]:
+    """Write report.json, report.md and the plots; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = [out_dir / "report.json", out_dir / "report.md"]
+    files[0].write_text(json.dumps(report, indent=2, default=str))
+    plots = plot(out_dir, report)
+    files[1].write_text(markdown(report, [p.name for p in plots]))
+    return files + plots
+
+
+# -- Markdown ---------------------------------------------------------------
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}"
+
+
+def _ratio(value: float | None, base: float | None) -> str:
+    if value is None or not base:
+        return "-"
+    return f"{value / base:.2f}×"
+
+
+def _by_scenario(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for result in results:
+        grouped.setdefault(result["scenario"], []).append(result)
+    return grouped
+
+
+def summary_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per server of one scenario: the headline figures and their ratios."""
+    base = next((r for r in results if r["server"] == "baseline"), None)
+    base_sat = (base or {}).get("saturation") or {}
+    base_mem = ((base or {}).get("memory") or {}).get("idle_kib_per_connection")
+    rows = []
+    for result in results:
+        sat = result.get("saturation") or {}
+        memory = result.get("memory") or {}
+        probe = result.get("subscribe_probe") or {}
+        rows.append({
+            "server": result["server"],
+            "label": result["label"],
+            "status": result.get("skipped") or result.get("failed") or "ok",
+            "clean_rate": sat.get("rate"),
+            "clean_deliveries_per_s": sat.get("delivered_per_s"),
+            "lower_bound": sat.get("lower_bound"),
+            "us_per_delivery": sat.get("server_us_per_delivery"),
+            "us_ratio": _ratio(sat.get("server_us_per_delivery"),
+                               base_sat.get("server_us_per_delivery")),
+            "rate_ratio": _ratio(sat.get("delivered_per_s"), base_sat.get("delivered_per_s")),
+            "idle_kib": memory.get("idle_kib_per_connection"),
+            "idle_ratio": _ratio(memory.get("idle_kib_per_connection"), base_mem),
+            "subscribe_p99_ms": probe.get("p99_ms"),
+        })  # fmt: skip
+    return rows
+
+
+def markdown(report: dict[str, Any], plots: list[str]) -> str:
+    lines = [f"# Load test {report['run_id']}", ""]
+    m = report["machine"]
+    lines += [
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; "
+        f"load average at start {', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}. "
+        f"Cores: server {report['cores']['server']}, generator and Redis "
+        f"{report['cores']['generator']}.",
+        "",
+        "Command: `" + report["command"] + "`",
+        "",
+        "Ratios are to the bare Starlette + redis.asyncio baseline of the same run. "
+        "*Clean* means everything delivered, nothing duplicated or reordered, "
+        "p99 under 100 ms; µs/delivery is the server process's CPU time over the "
+        "deliveries of its highest clean step. A rate marked ≥ was clean at the "
+        "highest rate offered: the server may hold more.",
+        "",
+    ]
+    for scenario, results in _by_scenario(report["results"]).items():
+        first = results[0]
+        lines += [f"## {scenario}", ""]
+        settings = first["settings"]
+        lines += [
+            f"{first['profile']} profile, {first['subscribers']:,} subscribers on one "
+            f"channel, {settings['publishers']} publishers, steps of "
+            f"{settings['duration']:g} s (+{settings['drain']:g} s drain)"
+            + (", clients offer permessage-deflate" if settings.get("deflate") else "")
+            + ".",
+            "",
+        ]
+        lines += [
+            "| server | clean msgs/s | clean deliveries/s | × base | µs/delivery | × base "
+            "| idle KiB/conn | × base | subscribe p99 | status |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for row in summary_rows(results):
+            bound = "≥ " if row["lower_bound"] else ""
+            lines.append(
+                f"| {row['label']} | {bound}{_num(row['clean_rate'], 0)} "
+                f"| {bound}{_num(row['clean_deliveries_per_s'], 0)} | {row['rate_ratio']} "
+                f"| {_num(row['us_per_delivery'])} | {row['us_ratio']} "
+                f"| {_num(row['idle_kib'])} | {row['idle_ratio']} "
+                f"| {_num(row['subscribe_p99_ms'], 2)} ms | {row['status']} |"
+            )
+        lines.append("")
+        for result in results:
+            if result.get("steps"):
+                lines += step_table(result)
+        lines += [f"![{scenario}]({name})" for name in plots if name.startswith(scenario)]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def step_table(result: dict[str, Any]) -> list[str]:
+    lines = [
+        f"### {result['label']} ({result['scenario']})",
+        "",
+        "| msgs/s | offered deliv/s | delivered/s | p50 ms | p95 ms | p99 ms | max ms "
+        "| lost | dup | reord | server CPU | µs/deliv | Redis µs/deliv | generator | bottleneck |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for step in result["steps"]:
+        if "skipped" in step:
+            lines.append(f"| {step['rate']:g} | not run: {step['skipped']} |||||||||||||")
+            continue
+        lat = step["latency"]
+        generator = max(step["generator_cpu_share"].values())
+        if step["generator_bound"]:
+            bottleneck = "generator"
+        elif step["server_bound"]:
+            bottleneck = "server"
+        else:
+            bottleneck = "-"
+        if step["clean"]:
+            bottleneck += " (clean)"
+        lines.append(
+            f"| {step['rate']:g} | {step['offered_deliveries_per_s']:,.0f} "
+            f"| {step['delivered_per_s']:,.0f} | {_num(lat['p50_ms'], 2)} "
+            f"| {_num(lat['p95_ms'], 2)} | {_num(lat['p99_ms'], 2)} | {_num(lat['max_ms'], 1)} "
+            f"| {step['lost']:,} | {step['duplicated']:,} | {step['reordered']:,} "
+            f"| {step['server_cpu_share']:.0%} | {_num(step['server_us_per_delivery'])} "
+            f"| {_num(step['redis_us_per_delivery'])} | {generator:.0%} | {bottleneck} |"
+        )
+    lines.append("")
+    return lines
+
+
+# -- plots ------------------------------------------------------------------
+
+
+def plot(out_dir: Path, report: dict[str, Any]) -> list[Path]:
+    """p99 latency against offered load, one line per server, saturation marked."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return []
+    written = []
+    for scenario, results in _by_scenario(report["results"]).items():
+        runs = [r for r in results if r.get("steps")]
+        if not runs:
+            continue
+        figure, axes = plt.subplots(figsize=(8, 5))
+        for result in runs:
+            steps = [s for s in result["steps"] if "skipped" not in s and s["latency"]["p99_ms"]]
+            if not steps:
+                continue
+            xs = [s["offered_deliveries_per_s"] for s in steps]
+            ys = [s["latency"]["p99_ms"] for s in steps]
+            (line,) = axes.plot(xs, ys, marker="o", label=result["label"])
+            sat = result.get("saturation")
+            if sat:
+                axes.plot([sat["offered_deliveries_per_s"]], [sat["p99_ms"]], marker="*",
+                          markersize=18, color=line.get_color(), markeredgecolor="black")
+        axes.axhline(100, color="grey", linestyle="--", linewidth=1)
+        axes.text(axes.get_xlim()[0], 100, " 100 ms", va="bottom", color="grey")
+        axes.set_xscale("log")
+        axes.set_yscale("log")
+        axes.set_xlabel("offered deliveries per second (messages/s × subscribers)")
+        axes.set_ylabel("p99 latency, ms")
+        axes.set_title(f"{scenario}: p99 latency against load (★ = saturation point)")
+        axes.grid(True, which="both", alpha=0.3)
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = out_dir / f"{scenario}-p99.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written
+
+
+def load(out_dir: Path) -> dict[str, Any]:
+    return json.loads((out_dir / "report.json").read_text())  # type: ignore[no-any-return]
