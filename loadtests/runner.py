@@ -251,7 +251,7 @@ class Runner:
         self.redis: RedisProcess | None = None
         self.run_id = time.strftime("%Y%m%d%H%M%S")
         self.hub_prefix = f"bench:{self.run_id}:"
-        self._directory_size = 0
+        self._directory_size: tuple[int, int] = (0, 0)
 
     # -- the whole run -------------------------------------------------------
 
@@ -288,10 +288,12 @@ class Runner:
         env = {"BENCH_REDIS_URL": self.redis.url, **spec.env(self.redis.url)}
         if spec.name == "hub":
             env.update(hub_env(self.redis.url, HUB_SECRET, self.hub_prefix))
-            wanted = scenario.subscribers
-            if wanted > self._directory_size:
+            # One caretaker per publisher, as many tenants as subscribers: the
+            # district snapshot costs a Redis round trip per caretaker.
+            wanted = (scenario.subscribers, scenario.publishers)
+            if wanted != self._directory_size:
                 path = self.out_dir / "directory.json"
-                write_directory(path, wanted, max(scenario.publishers, 8))
+                write_directory(path, *wanted)
                 load_directory(env, path)
                 path.unlink()
                 self._directory_size = wanted

@@ -37,7 +37,7 @@ from loadtests.protocols import (
 )
 from loadtests.stats import Histogram, Schedule, StepAccount
 
-CONNECT_CONCURRENCY = 64
+CONNECT_CONCURRENCY = 32
 OPEN_TIMEOUT = 30.0
 REPLY_TIMEOUT = 10.0
 

@@ -52,8 +52,7 @@ async def test_tenant_sees_caretaker_go_on_duty_and_move(
     await caretaker.request({"type": "presence", "on_duty": False})
     await expect(status).to_have_text("Niet in dienst", timeout=WAIT_MS)
     await expect(note).to_contain_text("niet in dienst", timeout=WAIT_MS)
-    await caretaker.close()
-
     await page.click("#language")
     await expect(status).to_have_text("Off duty")
+    await caretaker.close()
     assert console.errors == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import msgpack
 import pytest
@@ -11,6 +13,7 @@ from redis.asyncio import Redis
 from hub.presence.model import Audience, Fix, Status
 from hub.presence.store import PresenceStore
 from tests.conftest import TIMEOUT
+from tests.harness import eventually
 
 NOW_MS = 1_750_000_000_000
 
@@ -21,27 +24,42 @@ def make_store(redis: Redis, prefix: str, timeout: float = 30.0) -> PresenceStor
     )
 
 
-async def listen(redis: Redis, channel: str) -> asyncio.Queue[dict[str, object]]:
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(channel)
-    queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+@pytest.fixture
+async def listen(
+    redis_client: Redis,
+) -> AsyncIterator[Callable[[str], Awaitable[asyncio.Queue[dict[str, Any]]]]]:
+    """Subscribe to raw pub/sub channels; everything is closed after the test."""
+    pubsubs: list[Any] = []
+    tasks: list[asyncio.Task[None]] = []
 
-    async def pump() -> None:
-        async for message in pubsub.listen():
-            if message["type"] == "message":
-                await queue.put(msgpack.unpackb(message["data"]))
+    async def subscribe(channel: str) -> asyncio.Queue[dict[str, Any]]:
+        pubsub = redis_client.pubsub()
+        await pubsub.subscribe(channel)
+        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
 
-    task = asyncio.create_task(pump())
-    queue.task = task  # type: ignore[attr-defined]
-    return queue
+        async def pump() -> None:
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    await queue.put(msgpack.unpackb(message["data"]))
+
+        pubsubs.append(pubsub)
+        tasks.append(asyncio.create_task(pump()))
+        return queue
+
+    yield subscribe
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for pubsub in pubsubs:
+        await pubsub.aclose()
 
 
 async def test_going_on_duty_publishes_state_to_both_audiences(
-    redis_client: Redis, key_prefix: str
+    redis_client: Redis, key_prefix: str, listen: Any
 ) -> None:
     store = make_store(redis_client, key_prefix)
-    public = await listen(redis_client, f"{key_prefix}pub:district:noord#public")
-    staff = await listen(redis_client, f"{key_prefix}pub:district:noord#staff")
+    public = await listen(f"{key_prefix}pub:district:noord#public")
+    staff = await listen(f"{key_prefix}pub:district:noord#staff")
 
     await store.set_state(
         "w1", ["noord"], on_duty=True, status=Status.BUSY,
@@ -103,17 +121,23 @@ async def test_location_refused_when_off_duty_and_dropped_on_going_off_duty(
 
 
 async def test_expired_caretaker_goes_offline_exactly_once_with_many_sweepers(
-    redis_client: Redis, key_prefix: str
+    redis_client: Redis, key_prefix: str, listen: Any
 ) -> None:
     store = make_store(redis_client, key_prefix, timeout=0.05)
     await store.set_state(
         "w1", ["noord"], on_duty=True, status=Status.AVAILABLE, activity="",
         ticket_id="", connection_id="c1",
     )
-    events = await listen(redis_client, f"{key_prefix}pub:district:noord#public")
+    events = await listen(f"{key_prefix}pub:district:noord#public")
 
-    # Wait past the deadline, then sweep from ten "processes" at once.
-    await asyncio.sleep(0.1)
+    # Wait past the deadline (by Redis's clock), then sweep from ten
+    # "processes" at once.
+    async def past_deadline() -> bool:
+        seconds, micros = await redis_client.time()
+        deadline = await redis_client.zscore(f"{key_prefix}presence:deadlines", "w1")
+        return seconds * 1000 + micros // 1000 > deadline
+
+    await eventually(past_deadline)
     swept = await asyncio.gather(*(store.sweep() for _ in range(10)))
 
     assert sum(swept) == 1

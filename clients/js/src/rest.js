@@ -16,7 +16,8 @@ export class HomiApi {
   constructor({ baseUrl = '', token = null, fetch = globalThis.fetch } = {}) {
     this.baseUrl = baseUrl.replace(/\/$/, '');
     this.token = token;
-    this._fetch = fetch;
+    // Called through a closure: browsers refuse `fetch` called as another object's method.
+    this._fetch = (...args) => fetch(...args);
   }
 
   /** Log in; keeps the token for later calls and returns {token, expires_in, user}. */

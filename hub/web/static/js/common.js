@@ -174,6 +174,8 @@ export function setUpLogin({ form, errorBox, role, onReady }) {
         String(data.get('password')));
       await start(token);
     } catch (error) {
+      // Not a refusal from the hub but a fault of the page: let it be seen.
+      if (!error.code) console.error('homi: starting the page failed', error);
       errorBox.textContent = error.code === 'wrong_role' ? t('login.wrong_role')
         : error.code === 'unauthorized' ? t('login.failed')
         : error.code === 'rate_limited' ? t('login.rate_limited') : t('login.unreachable');

@@ -80,15 +80,17 @@ async function start({ api, client, user }) {
 
   // Subscribe first, then load: an event between the two is folded in
   // twice at worst, and the timeline keeps each version once.
-  const mine = client.subscribe('tickets:mine', {
+  client.subscribe('tickets:mine', {
+    onSubscribed: (_, { resumed }) => {
+      // A resumed channel replays what was missed; only a fresh one needs REST.
+      if (!resumed) reloadTickets(api);
+    },
     onEvent: (event) => {
       state.book.apply(event);
       renderTickets();
     },
     onReset: () => reloadTickets(api),
   });
-  await mine.ready.catch(() => {});
-  await reloadTickets(api);
 
   setUpReportForm(api);
   onLanguageChange(() => {
