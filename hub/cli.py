@@ -33,17 +33,29 @@ def _settings() -> Settings:
         raise click.ClickException(f"{name}: {first['msg']}") from None
 
 
-def _check_port_free(host: str, port: int) -> None:
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise click.ClickException(
-                    f"port {port} on {host} is already in use; choose another with --port"
-                ) from None
-            raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+def listening_socket(host: str, port: int, send_buffer: int) -> socket.socket:
+    """The server socket, bound and listening, or a one-line error.
+
+    Connections accepted from it inherit its send buffer size (Linux copies
+    SO_SNDBUF to accepted sockets), which bounds what one slow client can
+    park in the kernel.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(
+                f"port {port} on {host} is already in use; choose another with --port"
+            ) from None
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def _check_redis(url: str) -> None:
@@ -58,27 +70,40 @@ def _check_redis(url: str) -> None:
         client.close()
 
 
+def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> Any:
+    """The uvicorn settings the hub runs with (shared by serve, demo and tests)."""
+    import uvicorn
+
+    options: dict[str, Any] = {
+        "ws": "websockets-sansio",
+        "ws_max_size": settings.max_frame_bytes,
+        # Compression would make every frame cost a deflate per connection,
+        # undoing "encode once, send the same bytes to everyone".
+        "ws_per_message_deflate": False,
+        "ws_ping_interval": 20.0,
+        "ws_ping_timeout": 20.0,
+        "timeout_graceful_shutdown": 10,
+        "log_config": None,
+        "access_log": False,
+        "lifespan": "on",
+        **overrides,
+    }
+    return uvicorn.Config(app, **options)
+
+
 def run_server(settings: Settings, host: str, port: int) -> None:
     """Serve one hub process until SIGINT/SIGTERM."""
     import uvicorn
 
     from hub.app import create_app
 
-    _check_port_free(host, port)
+    sock = listening_socket(host, port, settings.socket_send_buffer)
     if settings.redis_url:
         _check_redis(settings.redis_url)
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        ws="websockets-sansio",
-        ws_max_size=settings.max_frame_bytes,
-        ws_ping_interval=20.0,
-        ws_ping_timeout=20.0,
-        timeout_graceful_shutdown=10,
-        log_config=None,
-        access_log=False,
-    )
+    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    server.run(sockets=[sock])
+    if not server.started:
+        raise click.ClickException("the hub did not start; see the log above")
 
 
 @click.group()

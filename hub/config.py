@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     send_queue_frames: int = Field(default=256, ge=8)
     """Frames queued for one slow connection before it is closed with 4429."""
 
+    socket_send_buffer: int = Field(default=64 * 1024, ge=4096)
+    """Kernel send buffer per connection (bytes). Small, so that a client that
+    stops reading fills it soon and meets the send queue limit, instead of
+    parking megabytes in the kernel first."""
+
     auth_timeout: float = Field(default=5.0, gt=0)
     frames_per_second: float = Field(default=20.0, gt=0)
     frame_burst: int = Field(default=40, ge=1)

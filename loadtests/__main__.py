@@ -39,8 +39,8 @@ def raise_open_files_limit() -> None:
 def default_suite(servers: list[str]) -> list[Scenario]:
     python_light = [s for s in servers if s in ("hub", "baseline", "node")]
     return [
-        Scenario("fanout-1000", "fanout", 1000, servers, rates=[5, 10, 20, 40, 60]),
-        Scenario("fanout-5000", "fanout", 5000, python_light, rates=[2, 4, 8], probe_rounds=100),
+        Scenario("fanout-1000", "fanout", 1000, servers, rates=[5, 10, 20, 40]),
+        Scenario("fanout-5000", "fanout", 5000, python_light, rates=[2, 4], probe_rounds=100),
         Scenario("idle-10000", "idle", 10_000, servers, probe_rounds=200),
     ]
 

@@ -88,6 +88,10 @@ def _num(value: Any, digits: int = 1) -> str:
     return f"{value:,}"
 
 
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
 def _ratio(value: float | None, base: float | None) -> str:
     if value is None or not base:
         return "-"
@@ -187,12 +191,13 @@ def step_table(result: dict[str, Any]) -> list[str]:
         f"### {result['label']} ({result['scenario']})",
         "",
         "| msgs/s | offered deliv/s | delivered/s | p50 ms | p95 ms | p99 ms | max ms "
-        "| lost | dup | reord | server CPU | µs/deliv | Redis µs/deliv | generator | bottleneck |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| lost | dup | reord | server CPU | µs/deliv | Redis µs/deliv | generator "
+        "| server starved | load | bottleneck |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for step in result["steps"]:
         if "skipped" in step:
-            lines.append(f"| {step['rate']:g} | not run: {step['skipped']} |||||||||||||")
+            lines.append(f"| {step['rate']:g} | not run: {step['skipped']} |||||||||||||||")
             continue
         lat = step["latency"]
         generator = max(step["generator_cpu_share"].values())
@@ -210,7 +215,9 @@ def step_table(result: dict[str, Any]) -> list[str]:
             f"| {_num(lat['p95_ms'], 2)} | {_num(lat['p99_ms'], 2)} | {_num(lat['max_ms'], 1)} "
             f"| {step['lost']:,} | {step['duplicated']:,} | {step['reordered']:,} "
             f"| {step['server_cpu_share']:.0%} | {_num(step['server_us_per_delivery'])} "
-            f"| {_num(step['redis_us_per_delivery'])} | {generator:.0%} | {bottleneck} |"
+            f"| {_num(step['redis_us_per_delivery'])} | {generator:.0%} "
+            f"| {_pct(step.get('server_wait_share'))} | {_num(step.get('load_average'))} "
+            f"| {bottleneck} |"
         )
     lines.append("")
     return lines

@@ -189,6 +189,7 @@ class CpuClock:
     """CPU seconds (user + system) of a set of processes, read together."""
 
     def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
         self._processes = {name: psutil.Process(pid) for name, pid in pids.items()}
 
     def read(self) -> dict[str, float]:
@@ -202,6 +203,23 @@ class CpuClock:
             except psutil.Error:
                 seconds[name] = float("nan")
         return seconds
+
+
+def run_queue_seconds(pids: dict[str, int]) -> dict[str, float]:
+    """Seconds each process's threads were runnable but waiting for a core.
+
+    On a shared machine this tells a slow server from a starved one: from
+    /proc/<pid>/task/*/schedstat (on-CPU ns, run-queue wait ns, slices).
+    """
+    waits = {}
+    for name, pid in pids.items():
+        total = 0
+        with contextlib.suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    total += int((task / "schedstat").read_text().split()[1])
+        waits[name] = total / 1e9
+    return waits
 
 
 def rss_bytes(pid: int) -> int:
@@ -252,6 +270,8 @@ class Runner:
         self.run_id = time.strftime("%Y%m%d%H%M%S")
         self.hub_prefix = f"bench:{self.run_id}:"
         self._directory_size: tuple[int, int] = (0, 0)
+        self.sampler: Callable[[int, float], subprocess.Popen[bytes]] | None = None
+        """Started on the server's pid for the busy part of every step (profiling)."""
 
     # -- the whole run -------------------------------------------------------
 
@@ -420,6 +440,8 @@ class Runner:
 
         await asyncio.sleep(max(0.0, t0_ms / 1000 - time.time()))
         cpu_start = clock.read()
+        wait_start = run_queue_seconds(clock.pids)
+        sampling = self.sampler(server.pid, scenario.duration) if self.sampler else None
         rss_peak = 0
         busy_until = t0_ms / 1000 + scenario.duration
         last_count, last_time = sum(received.values()), time.monotonic()
@@ -432,7 +454,10 @@ class Runner:
                 progress.note(f"{rate:g}/s: ~{(count - last_count) / (now - last_time):.0f} deliv/s")
                 last_count, last_time = count, now
         cpu_busy = clock.read()
+        wait_busy = run_queue_seconds(clock.pids)
         replies = await replies_future
+        if sampling is not None:
+            await asyncio.to_thread(sampling.wait, 60)
         cpu_end = clock.read()
         return summarise_step(
             rate=rate,
@@ -442,6 +467,7 @@ class Runner:
             cpu=(cpu_start, cpu_busy, cpu_end),
             generator_cores=self.cores.generator_count,
             rss_peak=rss_peak,
+            waiting={n: (wait_busy[n] - wait_start[n]) / scenario.duration for n in wait_start},
         )
 
 
@@ -467,6 +493,7 @@ def summarise_step(
     cpu: tuple[dict[str, float], dict[str, float], dict[str, float]],
     generator_cores: int,
     rss_peak: int,
+    waiting: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """Pure arithmetic over the workers' answers and the CPU readings."""
     start, busy, end = cpu
@@ -490,10 +517,11 @@ def summarise_step(
 
     summary = latency.summary()
     server_bound = share["server"] >= BUSY_CPU
+    # Judged by CPU alone: a publisher that sends late because the server
+    # stopped reading (TCP back-pressure) is the server's doing, not ours.
     generator_bound = (
         max(share[n] for n in generator_names) >= BUSY_CPU
         or generator_share >= BUSY_CPU * generator_cores
-        or (lag.percentile(0.99) or 0.0) > 20.0
     )
     clean = (
         lost == 0
@@ -503,7 +531,7 @@ def summarise_step(
     )
     return {
         "rate": rate,
-        "offered_deliveries_per_s": rate * scenario.subscribers,
+        "offered_deliveries_per_s": expected / busy_seconds,
         "sent": publisher["sent"],
         "expected": expected,
         "received": delivered,
@@ -520,6 +548,11 @@ def summarise_step(
         "redis_us_per_delivery": redis_cpu / delivered * 1e6 if delivered else None,
         "generator_cpu_share": {n: share[n] for n in [*generator_names, "redis"]},
         "publisher_lag_p99_ms": lag.percentile(0.99),
+        "server_wait_share": (waiting or {}).get("server"),
+        "generator_wait_share": max(
+            (v for n, v in (waiting or {}).items() if n != "server"), default=None
+        ),
+        "load_average": os.getloadavg()[0],
         "server_bound": server_bound,
         "generator_bound": generator_bound,
         "clean": clean,

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    async_playwright,
+)
 
 from tests.conftest import RedisServer
 from tests.harness import HubProcess, load_directory
@@ -42,7 +48,10 @@ def _missing() -> str | None:
     if not Path(CHROMIUM).exists():
         return "Debian's chromium is not installed (scripts/setup.sh --dev installs it)"
     if not VENDOR.exists() or not AXE.exists():
-        return "JS packages missing: run `npm --prefix clients/js install` and `npm --prefix clients/js run vendor`"
+        return (
+            "JS packages missing: run `npm --prefix clients/js install`"
+            " and `npm --prefix clients/js run vendor`"
+        )
     return None
 
 
@@ -65,11 +74,13 @@ class ConsoleWatch:
 
 
 @pytest.fixture
-async def hub_process(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[HubProcess]:
+async def hub_process(
+    redis_server: RedisServer, key_prefix: str
+) -> AsyncIterator[HubProcess]:
     await load_directory(redis_server.url, key_prefix)
     process = await HubProcess(redis_server.url, key_prefix).start()
     yield process
-    process.kill()
+    await process.close()
 
 
 @pytest.fixture
@@ -78,7 +89,9 @@ async def browser() -> AsyncIterator[Browser]:
     if reason:
         pytest.skip(reason)
     async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS
+        )
         yield launched
         await launched.close()
 
@@ -96,7 +109,9 @@ async def open_page(
     viewport: dict[str, int] = PHONE,
     **context_options: object,
 ) -> tuple[BrowserContext, Page]:
-    context = await browser.new_context(viewport=viewport, locale="nl-NL", **context_options)  # type: ignore[arg-type]
+    context = await browser.new_context(
+        viewport=viewport, locale="nl-NL", **context_options
+    )  # type: ignore[arg-type]
     page = await context.new_page()
     console.watch(page, name)
     await page.goto(url)
@@ -110,14 +125,18 @@ async def log_in(page: Page, username: str, password: str) -> None:
     await page.wait_for_selector("#app:not([hidden])")
 
 
+AXE_SERIOUS_VIOLATIONS = """async () => {
+  const { violations } = await axe.run(document, { resultTypes: ['violations'] });
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' '))})`);
+}"""
+
+
 async def check_accessibility(page: Page) -> None:
     """axe-core on the page as it is; no serious or critical violations."""
     await page.add_script_tag(path=str(AXE))
-    result = await page.evaluate(
-        "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
-        ".filter(v => v.impact === 'serious' || v.impact === 'critical')"
-        ".map(v => `${v.id}: ${v.help} (${v.nodes.map(n => n.target.join(' ')).join(', ')})`)"
-    )
+    result = await page.evaluate(AXE_SERIOUS_VIOLATIONS)
     assert result == [], "\n".join(result)
 
 

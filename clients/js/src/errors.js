@@ -14,13 +14,14 @@ export class HomiError extends Error {
   /**
    * @param {string} code machine-readable reason (see the list above)
    * @param {string} message for people
-   * @param {{closeCode?: number, status?: number}} [extra]
+   * @param {{closeCode?: number, status?: number, details?: object}} [extra]
    */
   constructor(code, message, extra = {}) {
     super(message);
     this.name = 'HomiError';
     this.code = code;
     this.closeCode = extra.closeCode ?? null;
-    this.status = extra.status ?? null;
+    this.status = extra.status ?? null; // HTTP status of a REST error
+    this.details = extra.details ?? {}; // the rest of the error body, e.g. a ticket's status
   }
 }

@@ -58,7 +58,7 @@ export class HomiApi {
     if (!response.ok) {
       const error = parsed?.error ?? {};
       throw new HomiError(error.code ?? 'unavailable',
-        error.message ?? `HTTP ${response.status}`, { status: response.status });
+        error.message ?? `HTTP ${response.status}`, { status: response.status, details: error });
     }
     return parsed;
   }

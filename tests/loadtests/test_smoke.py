@@ -1,0 +1,54 @@
+"""The load-test tool runs end to end and writes its report.
+
+A smoke test, not a benchmark: a few seconds of fan-out against the hub and
+the bare baseline, checking that the report files appear and say what was
+measured. No timing is asserted; timings on a shared machine mean nothing.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import TIMEOUT
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "loadtests", "run",
+            "--profile", "fanout", "--subscribers", "20", "--rates", "4",
+            "--duration", "1", "--drain", "1", "--probe-rounds", "3",
+            "--servers", "hub,baseline", "--no-pin", "--out", str(out),
+        ],  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 18,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    report = json.loads((out / "report.json").read_text())
+    assert {"machine", "versions", "cores", "results"} <= report.keys()
+    by_server = {result["server"]: result for result in report["results"]}
+    assert set(by_server) == {"hub", "baseline"}
+    for result in by_server.values():
+        assert "failed" not in result, result.get("failed")
+        assert result["connect"]["connected"] == 20
+        [step] = result["steps"]
+        assert step["sent"] > 0
+        assert step["received"] > 0
+        assert step["server_us_per_delivery"] is not None
+
+    markdown = (out / "report.md").read_text()
+    assert "Homi hub" in markdown
+    assert "Starlette + redis.asyncio" in markdown
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (out / "fanout-20-p99.png").stat().st_size > 0

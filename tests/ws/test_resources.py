@@ -1,0 +1,159 @@
+"""Slow readers, refused handshakes and a deaf listener: bounded, flat, recovered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+
+import psutil
+import pytest
+import redis.asyncio
+import websockets
+
+from hub.errors import CloseCode
+from tests.conftest import TIMEOUT, RedisServer
+from tests.harness import Hub, eventually, hub_settings, load_directory, running_hub
+
+
+async def test_tenant_that_stops_reading_is_closed_4429_and_others_keep_receiving(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    await load_directory(redis_server.url, key_prefix)
+    settings = hub_settings(
+        redis_server.url, key_prefix, send_queue_frames=16, frames_per_second=10_000,
+        frame_burst=10_000,
+    )
+    async with running_hub(settings) as hub:
+        # A tiny receive buffer, set before connecting so the TCP window stays
+        # small, and no reading: the server's buffers and then its send queue
+        # fill up.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+        sock.connect(("127.0.0.1", int(hub.url.rsplit(":", 1)[1])))
+        stuck = await hub.connect("100001", sock=sock, max_queue=1)
+        await stuck.request({"type": "subscribe", "channel": "district:noord"})
+        stuck.connection.transport.pause_reading()
+
+        healthy = await hub.connect("100002")
+        await healthy.request({"type": "subscribe", "channel": "district:noord"})
+        caretaker = await hub.connect("w1")
+        await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+        await healthy.expect(lambda f: f.get("kind") == "presence")
+        padding = "x" * 190  # big frames fill buffers sooner
+
+        async def healthy_reads_everything(count: int) -> None:
+            for n in range(count):
+                event = await healthy.expect(lambda f: f.get("kind") == "presence")
+                assert event["data"]["activity"].startswith(f"{n:05d}")
+
+        count = 2000
+        reader = asyncio.create_task(healthy_reads_everything(count))
+        for n in range(count):
+            await caretaker.send({"type": "presence", "on_duty": True, "status": "busy",
+                                  "activity": f"{n:05d}{padding}"})
+        await asyncio.wait_for(reader, TIMEOUT * 4)
+
+        stuck.connection.transport.resume_reading()
+        assert await stuck.closed_with() == CloseCode.TOO_SLOW
+        metrics = hub.app.state.hub.metrics
+        assert metrics.slow_disconnects._value.get() >= 1
+
+
+async def test_a_thousand_refused_handshakes_leave_redis_clients_and_files_flat(
+    hub: Hub, redis_server: RedisServer
+) -> None:
+    admin = redis.asyncio.Redis.from_url(redis_server.url)
+    process = psutil.Process(os.getpid())
+
+    async def refused_batch(count: int) -> None:
+        for n in range(count):
+            if n % 3 == 0:
+                with contextlib.suppress(websockets.InvalidStatus):
+                    await websockets.connect(hub.ws_url, origin="https://evil.example")  # type: ignore[arg-type]
+            else:
+                client = await hub.connect()
+                await client.send({"type": "auth", "token": f"forged-{n}"})
+                assert await client.closed_with() == CloseCode.NOT_AUTHENTICATED
+        hub.clients.clear()
+
+    await refused_batch(50)  # warm up pools and caches
+    clients_before = len(await admin.client_list())
+    files_before = process.num_fds()
+
+    await refused_batch(1000)
+
+    assert len(await admin.client_list()) <= clients_before + 1
+    assert process.num_fds() <= files_before + 5
+    assert not hub.app.state.hub.sessions
+    await admin.aclose()
+
+
+class FreezableProxy:
+    """A TCP proxy to Redis that can stop forwarding without closing anything:
+    the half-open connection a silently deaf listener would be stuck on."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.frozen = asyncio.Event()
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            with contextlib.suppress(Exception):
+                while data := await src.read(65536):
+                    if self.frozen.is_set():
+                        continue  # swallow: the connection stays open but deaf
+                    dst.write(data)
+                    await dst.drain()
+            dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+@pytest.fixture
+async def proxy(redis_server: RedisServer) -> AsyncIterator[FreezableProxy]:
+    proxy = FreezableProxy(redis_server.port)
+    await proxy.start()
+    yield proxy
+    await proxy.close()
+
+
+async def test_deaf_listener_reports_not_ready_and_recovers(
+    redis_server: RedisServer, key_prefix: str, proxy: FreezableProxy
+) -> None:
+    import httpx
+
+    await load_directory(redis_server.url, key_prefix)
+    settings = hub_settings(f"redis://127.0.0.1:{proxy.port}/0", key_prefix)
+    async with running_hub(settings) as hub, httpx.AsyncClient(base_url=hub.url) as http:
+        assert (await http.get("/readyz")).status_code == 200
+
+        proxy.frozen.set()
+        async def listener_deaf() -> bool:
+            body = await _status(http, 503)
+            return body is not None and body["checks"]["listener"] is False
+
+        await eventually(listener_deaf, timeout=settings.canary_timeout + TIMEOUT)
+
+        proxy.frozen.clear()
+        ready = await eventually(lambda: _status(http, 200), timeout=TIMEOUT * 3)
+        assert ready["status"] == "ready"
+
+
+async def _status(http: object, expected: int) -> dict[str, object] | None:
+    response = await http.get("/readyz")  # type: ignore[attr-defined]
+    return response.json() if response.status_code == expected else None  # type: ignore[no-any-return]
