@@ -32,6 +32,7 @@ from starlette.websockets import WebSocket
 
 from hub.api import auth as auth_api
 from hub.api import districts as districts_api
+from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
 from hub.auth.tokens import TokenSigner
 from hub.channels.broker import Broker
@@ -43,6 +44,7 @@ from hub.errors import CloseCode, HubError, Unavailable
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
 from hub.redis_server import EmbeddedRedis, start_embedded_redis
+from hub.tickets.service import TicketService
 from hub.ws.session import Session
 
 logger = logging.getLogger("hub")
@@ -150,8 +152,17 @@ def api(
     return endpoint
 
 
+async def page_config(request: Request) -> Response:
+    """What the pages need to know before login: the map tiles to use."""
+    hub: HubContext = request.app.state.hub
+    return JSONResponse(
+        {"tile_url": hub.settings.tile_url, "tile_attribution": hub.settings.tile_attribution}
+    )
+
+
 def api_routes() -> list[BaseRoute]:
     routes: list[BaseRoute] = [
+        Route("/api/config", api(page_config, "config"), methods=["GET"]),
         Route("/api/login", api(auth_api.login, "login"), methods=["POST"]),
         Route("/api/me", api(auth_api.me, "me"), methods=["GET"]),
         Route("/api/districts", api(districts_api.list_districts, "districts"), methods=["GET"]),
@@ -161,10 +172,6 @@ def api_routes() -> list[BaseRoute]:
             methods=["GET"],
         ),
     ]
-    try:
-        from hub.api import tickets as tickets_api
-    except ImportError:
-        return routes
     for path, handler, methods, name in tickets_api.ROUTES:
         routes.append(Route(path, api(handler, name), methods=methods))
     return routes
@@ -265,21 +272,17 @@ async def build_context(
         location_max_age=settings.location_max_age,
     )
     secret = await resolve_secret_key(settings, client)
-    hub = HubContext(
+    directory = DirectoryStore(client, settings.key_prefix)
+    return HubContext(
         settings=settings,
         redis=client,
         broker=broker,
         presence=presence,
-        directory=DirectoryStore(client, settings.key_prefix),
+        directory=directory,
         tokens=TokenSigner(secret, settings.token_ttl),
         metrics=metrics_,
+        tickets=TicketService(client, settings, metrics_, directory),
     )
-    try:
-        from hub.tickets.service import TicketService
-    except ImportError:
-        return hub
-    hub.tickets = TicketService(client, settings, metrics_)
-    return hub
 
 
 async def shutdown(hub: HubContext) -> None:

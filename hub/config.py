@@ -86,6 +86,8 @@ class Settings(BaseSettings):
 
     tile_url: str = ""
     """Map tile URL template for the pages; empty shows outlines only."""
+    tile_attribution: str = ""
+    """Attribution text the tile provider requires, shown on the maps."""
 
     log_level: str = "INFO"
     log_format: str = "console"

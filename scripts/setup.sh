@@ -28,7 +28,8 @@ echo "== installing the hub${extras:+ with [$extras]}"
 
 if [ -f clients/js/package.json ] && command -v npm >/dev/null 2>&1; then
   echo "== installing the JS client's packages"
-  (cd clients/js && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd clients/js && npm install --no-audit --no-fund --loglevel=error >/dev/null \
+    && npm run --silent vendor >/dev/null)
 fi
 
 if [ $dev = 1 ] && ! command -v chromium >/dev/null 2>&1; then

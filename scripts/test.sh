@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --dev
-echo "== running the tests"
+echo "== running the Python tests"
 set +e
 .venv/bin/python -m pytest "$@"
 status=$?
 set -e
 if [ $status = 5 ]; then
-  echo "!! no tests ran" >&2
-  exit 1
+  echo "!! no Python tests ran" >&2
+  status=1
 fi
+echo "== running the JS client's tests"
+npm --prefix clients/js test || status=1
 exit $status

@@ -407,8 +407,7 @@ class Session:
             if await self.hub.directory.district(route.subject) is None:
                 raise NotFound(f"no district {route.subject!r}")
         elif route.kind is ChannelKind.TICKET:
-            tickets = self.hub.tickets
-            if tickets is None or not await tickets.can_see(self.user, route.subject):
+            if not await self.hub.tickets.can_see(self.user, route.subject):
                 raise NotFound(f"no ticket {route.subject!r}")
 
     async def _open_durable(
