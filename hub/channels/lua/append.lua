@@ -3,7 +3,7 @@
 -- Not a script on its own: hub.channels.streams.script_with_library() puts this
 -- text in front of a script that calls publish_event() or append_event(). Keys are built from a
 -- prefix rather than passed in KEYS, so scripts using it run on one Redis
--- (standalone or Sentinel) but not on Redis Cluster; see docs/scaling.md.
+-- (standalone or Sentinel) but not on Redis Cluster; see docs/architecture.md.
 --
 -- Per topic T with key prefix P:
 --   P .. "stream:" .. T     the stream; entries have fields k (kind), d (msgpack data)

@@ -1,7 +1,7 @@
 -- Presence operations, one atomic step each. Prepended by the events library
 -- (hub/channels/lua/append.lua) for publish_event().
 --
--- KEYS: none (keys derive from the prefix; single-Redis only, see docs/scaling.md)
+-- KEYS: none (keys derive from the prefix; single-Redis only, see docs/architecture.md)
 -- ARGV[1] prefix          key namespace, e.g. "homi:"
 -- ARGV[2] operation       "set" | "location" | "touch" | "leave" | "sweep"
 -- ARGV[3] caretaker id    ("" for sweep)

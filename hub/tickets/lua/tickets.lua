@@ -3,7 +3,7 @@
 -- Not a script on its own: hub.tickets.store puts this text (after the events
 -- library, hub/channels/lua/append.lua) in front of create.lua and
 -- transition.lua. KEYS: none; every key derives from the prefix, so these
--- scripts run on one Redis (standalone or Sentinel), see docs/scaling.md.
+-- scripts run on one Redis (standalone or Sentinel), see docs/architecture.md.
 --
 -- Keys with prefix P, ticket T, district D, status S, tenant N:
 --   P ticket:T                        hash: the ticket (fields: SUMMARY below,
