@@ -101,7 +101,11 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     if settings.redis_url:
         _check_redis(settings.redis_url)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
-    server.run(sockets=[sock])
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn has already shut down cleanly and re-raised the Ctrl-C.
+        return
     if not server.started:
         raise click.ClickException("the hub did not start; see the log above")
 

@@ -28,6 +28,8 @@ REDACTED_FIELDS = frozenset(
 def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     for name in event.keys() & REDACTED_FIELDS:
         event[name] = "[redacted]"
+    # uvicorn attaches an ANSI-coloured copy of some messages; one is enough.
+    event.pop("color_message", None)
     return event
 
 

@@ -155,17 +155,16 @@ def _spawn(binary: str, redis_dir: Path) -> EmbeddedRedis:
         args,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
             log_tail = _tail(redis_dir / "redis.log")
             raise EmbeddedRedisError(
-                f"redis-server exited with {process.returncode}: {stderr or log_tail}".strip()
+                f"redis-server exited with {process.returncode}: {log_tail}".strip()
             )
         if _ping(url):
             return EmbeddedRedis(url=url, pid=process.pid, owned=True, process=process)

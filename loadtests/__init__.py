@@ -1,4 +1,4 @@
-"""Load tests: the hub's fan-out measured beside the servers a team would otherwise pick.
+"""Load tests: the hub's fan-out beside the servers a team would otherwise pick.
 
 Words as used here: a *publisher* is a caretaker connection sending location
 frames; a *subscriber* is a tenant connection on the district's channel; a

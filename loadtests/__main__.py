@@ -40,7 +40,9 @@ def default_suite(servers: list[str]) -> list[Scenario]:
     python_light = [s for s in servers if s in ("hub", "baseline", "node")]
     return [
         Scenario("fanout-1000", "fanout", 1000, servers, rates=[5, 10, 20, 40]),
-        Scenario("fanout-5000", "fanout", 5000, python_light, rates=[2, 4], probe_rounds=100),
+        Scenario(
+            "fanout-5000", "fanout", 5000, python_light, rates=[2, 4], probe_rounds=100
+        ),
         Scenario("idle-10000", "idle", 10_000, servers, probe_rounds=200),
     ]
 
@@ -54,8 +56,10 @@ def execute(scenarios: list[Scenario], out: Path | None, pin: bool) -> Path:
         "command": " ".join(["python -m loadtests", *sys.argv[1:]]),
         "machine": reporting.machine(),
         "versions": reporting.versions(),
-        "cores": {"server": sorted(runner.cores.server or []),
-                  "generator": sorted(runner.cores.generator or [])},
+        "cores": {
+            "server": sorted(runner.cores.server or []),
+            "generator": sorted(runner.cores.generator or []),
+        },
         "hub_env": dict(HUB_ENV_FOR_FANOUT),
         "results": [],
     }
@@ -75,7 +79,9 @@ def parse_list(value: str) -> list[str]:
 def check_servers(names: list[str]) -> list[str]:
     unknown = [n for n in names if n not in SERVERS]
     if unknown:
-        raise click.BadParameter(f"unknown: {', '.join(unknown)} (known: {ALL_SERVERS})")
+        raise click.BadParameter(
+            f"unknown: {', '.join(unknown)} (known: {ALL_SERVERS})"
+        )
     return names
 
 
@@ -87,35 +93,65 @@ def main() -> None:
 @main.command()
 @click.option("--servers", default=ALL_SERVERS, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
-@click.option("--pin/--no-pin", default=True, show_default=True,
-              help="Server on core 0, generator and Redis on the others.")
+@click.option(
+    "--pin/--no-pin",
+    default=True,
+    show_default=True,
+    help="Server on core 0, generator and Redis on the others.",
+)
 def suite(servers: str, out: Path | None, pin: bool) -> None:
     """The default suite: fan-out at 1,000 and 5,000 subscribers, idle 10,000."""
     execute(default_suite(check_servers(parse_list(servers))), out, pin)
 
 
 @main.command()
-@click.option("--profile", type=click.Choice(["fanout", "idle"]), default="fanout",
-              show_default=True)
+@click.option(
+    "--profile",
+    type=click.Choice(["fanout", "idle"]),
+    default="fanout",
+    show_default=True,
+)
 @click.option("--subscribers", default=1000, show_default=True, type=click.IntRange(1))
-@click.option("--rates", default="5,10,20,40", show_default=True,
-              help="Messages per second published on the channel, one step each.")
+@click.option(
+    "--rates",
+    default="5,10,20,40",
+    show_default=True,
+    help="Messages per second published on the channel, one step each.",
+)
 @click.option("--duration", default=5.0, show_default=True, type=click.FloatRange(0.5))
 @click.option("--drain", default=1.5, show_default=True, type=click.FloatRange(0.1))
 @click.option("--publishers", default=2, show_default=True, type=click.IntRange(1, 64))
-@click.option("--workers", default=0, show_default=True,
-              help="Subscriber processes; 0 = one per generator core.")
+@click.option(
+    "--workers",
+    default=0,
+    show_default=True,
+    help="Subscriber processes; 0 = one per generator core.",
+)
 @click.option("--servers", default=ALL_SERVERS, show_default=True)
-@click.option("--deflate", is_flag=True, help="Clients offer permessage-deflate, as browsers do.")
+@click.option(
+    "--deflate", is_flag=True, help="Clients offer permessage-deflate, as browsers do."
+)
 @click.option("--probe-rounds", default=200, show_default=True)
-@click.option("--name", default="", help="Scenario name (default: profile-subscribers).")
+@click.option(
+    "--name", default="", help="Scenario name (default: profile-subscribers)."
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
 def run(
-    profile: str, subscribers: int, rates: str, duration: float, drain: float,
-    publishers: int, workers: int, servers: str, deflate: bool, probe_rounds: int,
-    name: str, out: Path | None, pin: bool,
-) -> None:  # fmt: skip
+    profile: str,
+    subscribers: int,
+    rates: str,
+    duration: float,
+    drain: float,
+    publishers: int,
+    workers: int,
+    servers: str,
+    deflate: bool,
+    probe_rounds: int,
+    name: str,
+    out: Path | None,
+    pin: bool,
+) -> None:
     """One scenario on the chosen servers."""
     scenario = Scenario(
         name=name or f"{profile}-{subscribers}{'-deflate' if deflate else ''}",

@@ -11,8 +11,8 @@ so the hub is never paused), and writes the collapsed stacks
 from __future__ import annotations
 
 import shutil
-import sys
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,12 @@ from loadtests.runner import Runner, Scenario
 SAMPLE_RATE = 250
 
 
-def profile_hub(out_dir: Path, *, subscribers: int, rate: float, duration: float) -> Path:
-    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+def profile_hub(
+    out_dir: Path, *, subscribers: int, rate: float, duration: float
+) -> Path:
+    py_spy = shutil.which("py-spy") or shutil.which(
+        "py-spy", path=str(Path(sys.executable).parent)
+    )
     if py_spy is None:
         raise SystemExit("py-spy is not installed (pip install -e '.[bench]')")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -31,17 +35,36 @@ def profile_hub(out_dir: Path, *, subscribers: int, rate: float, duration: float
 
     def sample(pid: int, seconds: float) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-             "--rate", str(SAMPLE_RATE), "--nonblocking", "--format", "raw",
-             "--output", str(stacks)],
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(pid),
+                "--duration",
+                str(int(seconds)),
+                "--rate",
+                str(SAMPLE_RATE),
+                "--nonblocking",
+                "--format",
+                "raw",
+                "--output",
+                str(stacks),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+        )
 
     runner = Runner(out_dir)
     runner.sampler = sample
-    scenario = Scenario(f"profile-{subscribers}", "fanout", subscribers, ["hub"],
-                        rates=[rate], duration=duration, probe_rounds=10)
+    scenario = Scenario(
+        f"profile-{subscribers}",
+        "fanout",
+        subscribers,
+        ["hub"],
+        rates=[rate],
+        duration=duration,
+        probe_rounds=10,
+    )
     [result] = runner.run([scenario])
     step = (result.get("steps") or [{}])[0]
     path = out_dir / "profile.md"
@@ -69,6 +92,10 @@ def short(frame: str) -> str:
     return f"{where.rsplit(':', 1)[0]}:{name}"
 
 
+def _shares(shares: dict[str, float] | None) -> str:
+    return ", ".join(f"{name} {share:.0%}" for name, share in (shares or {}).items())
+
+
 def _fmt(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
@@ -85,11 +112,12 @@ def summarise(path: Path, subscribers: int, rate: float, step: dict[str, Any]) -
     lines = [
         f"# Hub fan-out profile: {subscribers} subscribers, {rate:g} messages/s",
         "",
-        f"{total} samples at {SAMPLE_RATE} Hz (py-spy, --nonblocking, idle time excluded "
+        f"{total} samples at {SAMPLE_RATE} Hz (py-spy, --nonblocking, idle "
+        "time excluded "
         "unless the loop was waiting in epoll). Step figures: "
         f"µs/delivery {_fmt(step.get('server_us_per_delivery'))}, server CPU "
         f"{_fmt(step.get('server_cpu_share'))}, generator CPU "
-        f"{ {k: round(v, 2) for k, v in (step.get('generator_cpu_share') or {}).items()} }, "
+        f"{_shares(step.get('generator_cpu_share'))}, "
         f"latency {step.get('latency')}, lost {step.get('lost')}.",
         "",
         "## Self time (where the samples end)",
@@ -97,10 +125,20 @@ def summarise(path: Path, subscribers: int, rate: float, step: dict[str, Any]) -
         "| share | function |",
         "|---:|---|",
     ]
-    lines += [f"| {count / total:.1%} | `{name}` |" for name, count in own.most_common(30)]
-    lines += ["", "## Inclusive time of the hub's and the server stack's functions", "",
-              "| share | function |", "|---:|---|"]
-    ours = [(n, c) for n, c in inclusive.most_common()
-            if n.startswith(("hub/", "uvicorn/", "starlette/", "websockets/", "redis/"))]
+    lines += [
+        f"| {count / total:.1%} | `{name}` |" for name, count in own.most_common(30)
+    ]
+    lines += [
+        "",
+        "## Inclusive time of the hub's and the server stack's functions",
+        "",
+        "| share | function |",
+        "|---:|---|",
+    ]
+    ours = [
+        (n, c)
+        for n, c in inclusive.most_common()
+        if n.startswith(("hub/", "uvicorn/", "starlette/", "websockets/", "redis/"))
+    ]
     lines += [f"| {count / total:.1%} | `{name}` |" for name, count in ours[:40]]
     return "\n".join(lines) + "\n"

@@ -118,10 +118,18 @@ class HomiDialect(Dialect):
 
     def open_steps(self, user: str, token: str, *, caretaker: bool) -> list[Any]:
         steps: list[Any] = [
-            (orjson.dumps({"type": "auth", "token": token}).decode(), _has_type("welcome"))
+            (
+                orjson.dumps({"type": "auth", "token": token}).decode(),
+                _has_type("welcome"),
+            )
         ]
         if caretaker:
-            presence = {"type": "presence", "on_duty": True, "status": "available", "ref": 1}
+            presence = {
+                "type": "presence",
+                "on_duty": True,
+                "status": "available",
+                "ref": 1,
+            }
             steps.append((orjson.dumps(presence).decode(), _has_type("ok")))
         return steps
 
@@ -140,8 +148,13 @@ class HomiDialect(Dialect):
     def publish(self, channel: str, data: dict[str, Any]) -> str:
         # The hub knows the caretaker from the token and the district from
         # the directory; the frame carries only the fix.
-        frame = {"type": "location", "lat": data["lat"], "lon": data["lon"],
-                 "accuracy": data["accuracy"], "ts": data["ts"]}
+        frame = {
+            "type": "location",
+            "lat": data["lat"],
+            "lon": data["lon"],
+            "accuracy": data["accuracy"],
+            "ts": data["ts"],
+        }
         return orjson.dumps(frame).decode()
 
     def event(self, raw: str | bytes) -> tuple[int, int] | None:
@@ -164,7 +177,9 @@ class PlainDialect(HomiDialect):
         return []
 
     def publish(self, channel: str, data: dict[str, Any]) -> str:
-        return orjson.dumps({"type": "publish", "channel": channel, "data": data}).decode()
+        return orjson.dumps(
+            {"type": "publish", "channel": channel, "data": data}
+        ).decode()
 
 
 class EngineIODialect(Dialect):
@@ -176,7 +191,10 @@ class EngineIODialect(Dialect):
         # namespace and wait for its CONNECT answer.
         return [
             (None, lambda raw: raw.startswith(EIO_OPEN)),
-            (EIO_MESSAGE + SIO_CONNECT, lambda raw: raw.startswith(EIO_MESSAGE + SIO_CONNECT)),
+            (
+                EIO_MESSAGE + SIO_CONNECT,
+                lambda raw: raw.startswith(EIO_MESSAGE + SIO_CONNECT),
+            ),
         ]
 
     def _emit(self, name: str, payload: Any, *, ack: bool) -> str:

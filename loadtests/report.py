@@ -21,10 +21,23 @@ import psutil
 from loadtests.servers import NODE_PEER
 
 PYTHON_PACKAGES = [
-    "homi-hub", "starlette", "uvicorn", "uvloop", "websockets", "redis", "orjson",
-    "python-socketio", "python-engineio", "channels", "channels-redis", "Django",
-    "psutil", "tqdm", "matplotlib", "py-spy",
-]  # fmt: skip
+    "homi-hub",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "websockets",
+    "redis",
+    "orjson",
+    "python-socketio",
+    "python-engineio",
+    "channels",
+    "channels-redis",
+    "Django",
+    "psutil",
+    "tqdm",
+    "matplotlib",
+    "py-spy",
+]
 
 
 def machine() -> dict[str, Any]:
@@ -56,7 +69,9 @@ def versions() -> dict[str, str | None]:
     for package in ("socket.io", "@socket.io/redis-adapter", "redis"):
         manifest = NODE_PEER / "node_modules" / package / "package.json"
         key = f"npm:{package}"
-        found[key] = json.loads(manifest.read_text())["version"] if manifest.exists() else None
+        found[key] = (
+            json.loads(manifest.read_text())["version"] if manifest.exists() else None
+        )
     return found
 
 
@@ -95,7 +110,7 @@ def _pct(value: float | None) -> str:
 def _ratio(value: float | None, base: float | None) -> str:
     if value is None or not base:
         return "-"
-    return f"{value / base:.2f}×"
+    return f"{value / base:.2f}x"
 
 
 def _by_scenario(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
@@ -115,21 +130,27 @@ def summary_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         sat = result.get("saturation") or {}
         memory = result.get("memory") or {}
         probe = result.get("subscribe_probe") or {}
-        rows.append({
-            "server": result["server"],
-            "label": result["label"],
-            "status": result.get("skipped") or result.get("failed") or "ok",
-            "clean_rate": sat.get("rate"),
-            "clean_deliveries_per_s": sat.get("delivered_per_s"),
-            "lower_bound": sat.get("lower_bound"),
-            "us_per_delivery": sat.get("server_us_per_delivery"),
-            "us_ratio": _ratio(sat.get("server_us_per_delivery"),
-                               base_sat.get("server_us_per_delivery")),
-            "rate_ratio": _ratio(sat.get("delivered_per_s"), base_sat.get("delivered_per_s")),
-            "idle_kib": memory.get("idle_kib_per_connection"),
-            "idle_ratio": _ratio(memory.get("idle_kib_per_connection"), base_mem),
-            "subscribe_p99_ms": probe.get("p99_ms"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "server": result["server"],
+                "label": result["label"],
+                "status": result.get("skipped") or result.get("failed") or "ok",
+                "clean_rate": sat.get("rate"),
+                "clean_deliveries_per_s": sat.get("delivered_per_s"),
+                "lower_bound": sat.get("lower_bound"),
+                "us_per_delivery": sat.get("server_us_per_delivery"),
+                "us_ratio": _ratio(
+                    sat.get("server_us_per_delivery"),
+                    base_sat.get("server_us_per_delivery"),
+                ),
+                "rate_ratio": _ratio(
+                    sat.get("delivered_per_s"), base_sat.get("delivered_per_s")
+                ),
+                "idle_kib": memory.get("idle_kib_per_connection"),
+                "idle_ratio": _ratio(memory.get("idle_kib_per_connection"), base_mem),
+                "subscribe_p99_ms": probe.get("p99_ms"),
+            }
+        )
     return rows
 
 
@@ -138,7 +159,8 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
     m = report["machine"]
     lines += [
         f"Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB; "
-        f"load average at start {', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}. "
+        "load average at start "
+        f"{', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}. "
         f"Cores: server {report['cores']['server']}, generator and Redis "
         f"{report['cores']['generator']}.",
         "",
@@ -148,7 +170,9 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         "*Clean* means everything delivered, nothing duplicated or reordered, "
         "p99 under 100 ms; µs/delivery is the server process's CPU time over the "
         "deliveries of its highest clean step. A rate marked ≥ was clean at the "
-        "highest rate offered: the server may hold more.",
+        "highest rate offered: the server may hold more. *Server starved* is the "
+        "share of the step the server was runnable but waiting for a core (other "
+        "load on a shared machine): where it is high, latency is the machine's.",
         "",
     ]
     for scenario, results in _by_scenario(report["results"]).items():
@@ -164,15 +188,17 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
             "",
         ]
         lines += [
-            "| server | clean msgs/s | clean deliveries/s | × base | µs/delivery | × base "
-            "| idle KiB/conn | × base | subscribe p99 | status |",
+            "| server | clean msgs/s | clean deliveries/s | x base "
+            "| µs/delivery | x base "
+            "| idle KiB/conn | x base | subscribe p99 | status |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for row in summary_rows(results):
             bound = "≥ " if row["lower_bound"] else ""
             lines.append(
                 f"| {row['label']} | {bound}{_num(row['clean_rate'], 0)} "
-                f"| {bound}{_num(row['clean_deliveries_per_s'], 0)} | {row['rate_ratio']} "
+                f"| {bound}{_num(row['clean_deliveries_per_s'], 0)} "
+                f"| {row['rate_ratio']} "
                 f"| {_num(row['us_per_delivery'])} | {row['us_ratio']} "
                 f"| {_num(row['idle_kib'])} | {row['idle_ratio']} "
                 f"| {_num(row['subscribe_p99_ms'], 2)} ms | {row['status']} |"
@@ -181,7 +207,9 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         for result in results:
             if result.get("steps"):
                 lines += step_table(result)
-        lines += [f"![{scenario}]({name})" for name in plots if name.startswith(scenario)]
+        lines += [
+            f"![{scenario}]({name})" for name in plots if name.startswith(scenario)
+        ]
         lines.append("")
     return "\n".join(lines)
 
@@ -197,7 +225,9 @@ def step_table(result: dict[str, Any]) -> list[str]:
     ]
     for step in result["steps"]:
         if "skipped" in step:
-            lines.append(f"| {step['rate']:g} | not run: {step['skipped']} |||||||||||||||")
+            lines.append(
+                f"| {step['rate']:g} | not run: {step['skipped']} |||||||||||||||"
+            )
             continue
         lat = step["latency"]
         generator = max(step["generator_cpu_share"].values())
@@ -212,11 +242,14 @@ def step_table(result: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {step['rate']:g} | {step['offered_deliveries_per_s']:,.0f} "
             f"| {step['delivered_per_s']:,.0f} | {_num(lat['p50_ms'], 2)} "
-            f"| {_num(lat['p95_ms'], 2)} | {_num(lat['p99_ms'], 2)} | {_num(lat['max_ms'], 1)} "
+            f"| {_num(lat['p95_ms'], 2)} | {_num(lat['p99_ms'], 2)} "
+            f"| {_num(lat['max_ms'], 1)} "
             f"| {step['lost']:,} | {step['duplicated']:,} | {step['reordered']:,} "
-            f"| {step['server_cpu_share']:.0%} | {_num(step['server_us_per_delivery'])} "
+            f"| {step['server_cpu_share']:.0%} "
+            f"| {_num(step['server_us_per_delivery'])} "
             f"| {_num(step['redis_us_per_delivery'])} | {generator:.0%} "
-            f"| {_pct(step.get('server_wait_share'))} | {_num(step.get('load_average'))} "
+            f"| {_pct(step.get('server_wait_share'))} "
+            f"| {_num(step.get('load_average'))} "
             f"| {bottleneck} |"
         )
     lines.append("")
@@ -242,7 +275,11 @@ def plot(out_dir: Path, report: dict[str, Any]) -> list[Path]:
             continue
         figure, axes = plt.subplots(figsize=(8, 5))
         for result in runs:
-            steps = [s for s in result["steps"] if "skipped" not in s and s["latency"]["p99_ms"]]
+            steps = [
+                s
+                for s in result["steps"]
+                if "skipped" not in s and s["latency"]["p99_ms"]
+            ]
             if not steps:
                 continue
             xs = [s["offered_deliveries_per_s"] for s in steps]
@@ -250,13 +287,19 @@ def plot(out_dir: Path, report: dict[str, Any]) -> list[Path]:
             (line,) = axes.plot(xs, ys, marker="o", label=result["label"])
             sat = result.get("saturation")
             if sat:
-                axes.plot([sat["offered_deliveries_per_s"]], [sat["p99_ms"]], marker="*",
-                          markersize=18, color=line.get_color(), markeredgecolor="black")
+                axes.plot(
+                    [sat["offered_deliveries_per_s"]],
+                    [sat["p99_ms"]],
+                    marker="*",
+                    markersize=18,
+                    color=line.get_color(),
+                    markeredgecolor="black",
+                )
         axes.axhline(100, color="grey", linestyle="--", linewidth=1)
         axes.text(axes.get_xlim()[0], 100, " 100 ms", va="bottom", color="grey")
         axes.set_xscale("log")
         axes.set_yscale("log")
-        axes.set_xlabel("offered deliveries per second (messages/s × subscribers)")
+        axes.set_xlabel("offered deliveries per second (messages/s x subscribers)")
         axes.set_ylabel("p99 latency, ms")
         axes.set_title(f"{scenario}: p99 latency against load (★ = saturation point)")
         axes.grid(True, which="both", alpha=0.3)

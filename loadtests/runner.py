@@ -134,14 +134,17 @@ class WorkerProcess:
             json.dump(config, file)
         self._config_file = Path(path)
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "loadtests.worker", path,
+            sys.executable,
+            "-m",
+            "loadtests.worker",
+            path,
             cwd=ROOT,
             env={**os.environ, "PYTHONPATH": str(ROOT)},
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             preexec_fn=pinned(cores),
             limit=1 << 24,
-        )  # fmt: skip
+        )
         self._reader = asyncio.create_task(self._read())
 
     @property
@@ -159,7 +162,9 @@ class WorkerProcess:
                 await self._replies.put(message)
         await self._replies.put({"event": "exited"})
 
-    async def ask(self, command: dict[str, Any], timeout: float = WORKER_REPLY_TIMEOUT) -> dict[str, Any]:
+    async def ask(
+        self, command: dict[str, Any], timeout: float = WORKER_REPLY_TIMEOUT
+    ) -> dict[str, Any]:
         assert self.process is not None and self.process.stdin is not None
         self.process.stdin.write((json.dumps(command) + "\n").encode())
         await self.process.stdin.drain()
@@ -238,13 +243,21 @@ def write_directory(path: Path, tenants: int, publishers: int) -> None:
     directory = {
         "districts": [{"id": DISTRICT, "name": "Benchmark", "number": 99}],
         "caretakers": [
-            {"id": caretaker_id(p), "name": f"Caretaker {p}", "districts": [DISTRICT],
-             "password_hash": password_hash}
+            {
+                "id": caretaker_id(p),
+                "name": f"Caretaker {p}",
+                "districts": [DISTRICT],
+                "password_hash": password_hash,
+            }
             for p in range(publishers)
         ],
         "tenants": [
-            {"id": user, "name": f"Tenant {user}", "district": DISTRICT,
-             "password_hash": password_hash}
+            {
+                "id": user,
+                "name": f"Tenant {user}",
+                "district": DISTRICT,
+                "password_hash": password_hash,
+            }
             for user in [*(tenant_id(i) for i in range(tenants)), PROBE_TENANT]
         ],
         "agents": [],
@@ -288,16 +301,26 @@ class Runner:
         return results
 
     def _measure_safely(self, spec: ServerSpec, scenario: Scenario) -> dict[str, Any]:
-        base = {"scenario": scenario.name, "profile": scenario.profile, "server": spec.name,
-                "label": spec.label, "subscribers": scenario.subscribers,
-                "settings": asdict(scenario)}
+        base = {
+            "scenario": scenario.name,
+            "profile": scenario.profile,
+            "server": spec.name,
+            "label": spec.label,
+            "subscribers": scenario.subscribers,
+            "settings": asdict(scenario),
+        }
         missing = spec.available()
         if missing is not None:
             print(f"skipping {spec.name}: {missing}", file=sys.stderr)
             return {**base, "skipped": missing}
         try:
             return {**base, **asyncio.run(self._measure(spec, scenario))}
-        except (ServerFailed, OSError, subprocess.CalledProcessError, TimeoutError) as exc:
+        except (
+            ServerFailed,
+            OSError,
+            subprocess.CalledProcessError,
+            TimeoutError,
+        ) as exc:
             print(f"{spec.name} failed: {exc}", file=sys.stderr)
             return {**base, "failed": f"{type(exc).__name__}: {exc}"}
 
@@ -319,23 +342,39 @@ class Runner:
                 self._directory_size = wanted
         return env
 
-    def _worker_configs(self, spec: ServerSpec, scenario: Scenario, url: str) -> list[dict[str, Any]]:
-        common = {"dialect": spec.dialect, "url": url, "channel": CHANNEL,
-                  "publishers": scenario.publishers, "deflate": scenario.deflate,
-                  "secret": HUB_SECRET if spec.name == "hub" else ""}
+    def _worker_configs(
+        self, spec: ServerSpec, scenario: Scenario, url: str
+    ) -> list[dict[str, Any]]:
+        common = {
+            "dialect": spec.dialect,
+            "url": url,
+            "channel": CHANNEL,
+            "publishers": scenario.publishers,
+            "deflate": scenario.deflate,
+            "secret": HUB_SECRET if spec.name == "hub" else "",
+        }
         count = scenario.workers or self.cores.generator_count
         count = max(1, min(count, scenario.subscribers // 100 or 1))
         configs = []
         first = 0
         for index in range(count):
-            share = scenario.subscribers // count + (1 if index < scenario.subscribers % count else 0)
-            configs.append({**common, "role": "subscribers", "first": first, "count": share})
+            share = scenario.subscribers // count + (
+                1 if index < scenario.subscribers % count else 0
+            )
+            configs.append(
+                {**common, "role": "subscribers", "first": first, "count": share}
+            )
             first += share
         return configs
 
     async def _measure(self, spec: ServerSpec, scenario: Scenario) -> dict[str, Any]:
         env = self._server_env(spec, scenario)
-        server = RunningServer(spec, env, self.cores.server, self.out_dir / f"{spec.name}-{scenario.name}.log")
+        server = RunningServer(
+            spec,
+            env,
+            self.cores.server,
+            self.out_dir / f"{spec.name}-{scenario.name}.log",
+        )
         received: dict[str, int] = {}
         workers: list[WorkerProcess] = []
         try:
@@ -352,14 +391,19 @@ class Runner:
                 workers.append(WorkerProcess(f"sub{index}", on_tick))
                 await workers[-1].start(config, self.cores.generator)
             publisher = WorkerProcess("pub", on_tick)
-            await publisher.start({**configs[0], "role": "publishers", "count": 0},
-                                  self.cores.generator)
+            await publisher.start(
+                {**configs[0], "role": "publishers", "count": 0}, self.cores.generator
+            )
             workers.append(publisher)
 
-            replies = await asyncio.gather(*(w.ask({"cmd": "connect"}) for w in workers))
+            replies = await asyncio.gather(
+                *(w.ask({"cmd": "connect"}) for w in workers)
+            )
             connect = merge_connect(replies[:-1])
             if replies[-1]["failed"]:
-                raise ServerFailed(f"publishers could not connect: {replies[-1]['errors']}")
+                raise ServerFailed(
+                    f"publishers could not connect: {replies[-1]['errors']}"
+                )
             await asyncio.sleep(2.0)
             rss_idle = rss_bytes(server.pid)
             connected = max(1, connect["connected"])
@@ -368,18 +412,26 @@ class Runner:
                 "memory": {
                     "rss_before_mib": rss_before / 2**20,
                     "rss_idle_mib": rss_idle / 2**20,
-                    "idle_kib_per_connection": (rss_idle - rss_before) / 1024 / connected,
+                    "idle_kib_per_connection": (rss_idle - rss_before)
+                    / 1024
+                    / connected,
                 },
             }
-            probe = await publisher.ask({"cmd": "probe", "rounds": scenario.probe_rounds})
+            probe = await publisher.ask(
+                {"cmd": "probe", "rounds": scenario.probe_rounds}
+            )
             result["subscribe_probe"] = {
                 **Histogram.from_json(probe["subscribe"]).summary(),
                 "error": probe.get("error"),
                 "with_connections": connect["connected"],
             }
             if scenario.profile == "fanout":
-                result["steps"] = await self._steps(spec, scenario, server, workers, received)
-                peak = max((s.get("server_rss_peak", 0) for s in result["steps"]), default=0)
+                result["steps"] = await self._steps(
+                    spec, scenario, server, workers, received
+                )
+                peak = max(
+                    (s.get("server_rss_peak", 0) for s in result["steps"]), default=0
+                )
                 result["memory"]["rss_busy_peak_mib"] = peak / 2**20
                 result["memory"]["busy_kib_per_connection"] = (
                     (peak - rss_before) / 1024 / connected if peak else None
@@ -399,24 +451,31 @@ class Runner:
         received: dict[str, int],
     ) -> list[dict[str, Any]]:
         assert self.redis is not None
-        pids = {"server": server.pid, "redis": self.redis.pid,
-                **{w.name: w.pid for w in workers}}
+        pids = {
+            "server": server.pid,
+            "redis": self.redis.pid,
+            **{w.name: w.pid for w in workers},
+        }
         clock = CpuClock(pids)
         progress = Progress(len(scenario.rates), f"{spec.name} x{scenario.subscribers}")
         steps: list[dict[str, Any]] = []
         try:
             for rate in scenario.rates:
-                step = await self._step(scenario, rate, server, workers, clock, received, progress)
+                step = await self._step(
+                    scenario, rate, server, workers, clock, received, progress
+                )
                 steps.append(step)
                 progress.advance(
                     f"{rate:g}/s: {step['delivered_per_s']:.0f} deliv/s "
                     f"p99 {fmt_ms(step['latency']['p99_ms'])} lost {step['lost']}"
                 )
                 if not server.alive():
-                    raise ServerFailed(f"{spec.name} died during the step at {rate:g}/s")
+                    raise ServerFailed(
+                        f"{spec.name} died during the step at {rate:g}/s"
+                    )
                 stop_why = give_up_reason(step)
                 if stop_why:
-                    for later in scenario.rates[len(steps):]:
+                    for later in scenario.rates[len(steps) :]:
                         steps.append({"rate": later, "skipped": stop_why})
                     break
         finally:
@@ -434,8 +493,13 @@ class Runner:
         progress: Progress,
     ) -> dict[str, Any]:
         t0_ms = int(time.time() * 1000) + 500
-        command = {"cmd": "step", "t0_ms": t0_ms, "rate": rate,
-                   "duration": scenario.duration, "drain": scenario.drain}
+        command = {
+            "cmd": "step",
+            "t0_ms": t0_ms,
+            "rate": rate,
+            "duration": scenario.duration,
+            "drain": scenario.drain,
+        }
         replies_future = asyncio.gather(*(w.ask(command) for w in workers))
 
         await asyncio.sleep(max(0.0, t0_ms / 1000 - time.time()))
@@ -451,7 +515,10 @@ class Runner:
             now = time.monotonic()
             if now - last_time >= 1.0:
                 count = sum(received.values())
-                progress.note(f"{rate:g}/s: ~{(count - last_count) / (now - last_time):.0f} deliv/s")
+                progress.note(
+                    f"{rate:g}/s: ~{(count - last_count) / (now - last_time):.0f}"
+                    " deliv/s"
+                )
                 last_count, last_time = count, now
         cpu_busy = clock.read()
         wait_busy = run_queue_seconds(clock.pids)
@@ -467,7 +534,10 @@ class Runner:
             cpu=(cpu_start, cpu_busy, cpu_end),
             generator_cores=self.cores.generator_count,
             rss_peak=rss_peak,
-            waiting={n: (wait_busy[n] - wait_start[n]) / scenario.duration for n in wait_start},
+            waiting={
+                n: (wait_busy[n] - wait_start[n]) / scenario.duration
+                for n in wait_start
+            },
         )
 
 

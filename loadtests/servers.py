@@ -54,17 +54,27 @@ class ServerSpec:
             import importlib.util
 
             if importlib.util.find_spec(module) is None:
-                return f"python package for {self.name} missing (pip install -e '.[bench]')"
+                return f"no python package for {self.name}: pip install -e '.[bench]'"
         return None
 
 
 def _uvicorn(target: str) -> Callable[[int], list[str]]:
     def argv(port: int) -> list[str]:
         return [
-            sys.executable, "-m", "uvicorn", target,
-            "--host", "127.0.0.1", "--port", str(port),
-            "--ws", "websockets-sansio", "--log-level", "warning", "--no-access-log",
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--ws",
+            "websockets-sansio",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ]
 
     return argv
 
@@ -95,8 +105,15 @@ SERVERS: dict[str, ServerSpec] = {
         dialect="homi",
         label="Homi hub",
         argv=lambda port: [
-            sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1", "--port", str(port)
-        ],  # fmt: skip
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         ready_path="/readyz",
     ),
     "baseline": ServerSpec(
@@ -117,7 +134,9 @@ SERVERS: dict[str, ServerSpec] = {
         dialect="plain",
         label="Django Channels + channels_redis",
         argv=_uvicorn("loadtests.peers.django_channels.asgi:application"),
-        env=lambda url: {"DJANGO_SETTINGS_MODULE": "loadtests.peers.django_channels.settings"},
+        env=lambda url: {
+            "DJANGO_SETTINGS_MODULE": "loadtests.peers.django_channels.settings"
+        },
         ready_path="",
     ),
     "node": ServerSpec(
@@ -154,7 +173,12 @@ class RunningServer:
         self.spec = spec
         self.port = free_port()
         self._log = log.open("wb")
-        full_env = {**os.environ, **env, "PORT": str(self.port), "PYTHONPATH": str(ROOT)}
+        full_env = {
+            **os.environ,
+            **env,
+            "PORT": str(self.port),
+            "PYTHONPATH": str(ROOT),
+        }
         self.process = subprocess.Popen(
             spec.argv(self.port),
             cwd=ROOT,
@@ -175,7 +199,9 @@ class RunningServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise ServerFailed(f"{self.spec.name} exited with {self.process.returncode}")
+                raise ServerFailed(
+                    f"{self.spec.name} exited with {self.process.returncode}"
+                )
             if self._answers():
                 return
             time.sleep(0.1)
@@ -220,10 +246,20 @@ class RedisProcess:
         self.port = free_port()
         self.process = subprocess.Popen(
             [
-                binary, "--bind", "127.0.0.1", "--port", str(self.port),
-                "--save", "", "--appendonly", "no", "--dir", str(workdir),
-                "--maxclients", "20000",
-            ],  # fmt: skip
+                binary,
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(workdir),
+                "--maxclients",
+                "20000",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             preexec_fn=pinned(cores),

@@ -80,7 +80,10 @@ class Schedule:
         elapsed = ts - self.t0_ms - self.offset_ms(publisher)
         guess = round(elapsed * self.per_publisher / 1000.0)
         for index in (guess, guess - 1, guess + 1):
-            if 0 <= index < self.count(publisher) and self.send_ms(publisher, index) == ts:
+            if (
+                0 <= index < self.count(publisher)
+                and self.send_ms(publisher, index) == ts
+            ):
                 return index
         return None
 
@@ -134,8 +137,11 @@ class Histogram:
         }
 
     def to_json(self) -> dict[str, Any]:
-        return {"buckets": {str(k): v for k, v in self.buckets.items()},
-                "count": self.count, "max": self.maximum}
+        return {
+            "buckets": {str(k): v for k, v in self.buckets.items()},
+            "count": self.count,
+            "max": self.maximum,
+        }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Histogram:

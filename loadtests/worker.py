@@ -163,7 +163,7 @@ class Worker:
                     await client.open()
                     if self.role == "subscribers":
                         subscribe_times.add(1000 * await client.subscribe(self.channel))
-                except Exception as exc:  # noqa: BLE001 - counted and reported
+                except Exception as exc:  # counted and reported
                     failed += 1
                     if len(self.errors) < 5:
                         self.errors.append(f"{type(exc).__name__}: {exc}"[:300])
@@ -217,8 +217,11 @@ class Worker:
             for _ in range(rounds):
                 times.add(1000 * await client.subscribe(self.channel))
                 await client.unsubscribe(self.channel)
-        except Exception as exc:  # noqa: BLE001 - reported
-            return {"error": f"{type(exc).__name__}: {exc}"[:300], "subscribe": times.to_json()}
+        except Exception as exc:  # reported
+            return {
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "subscribe": times.to_json(),
+            }
         finally:
             await client.close()
         return {"subscribe": times.to_json()}
@@ -233,15 +236,25 @@ class Worker:
         end = (schedule.end_ms() / 1000.0) + command["drain"]
         if self.role == "subscribers":
             self.account = StepAccount(schedule, len(self.clients))
-            alive = sum(1 for c in self.clients if c.ws is not None and c.ws.close_code is None)
+            alive = sum(
+                1 for c in self.clients if c.ws is not None and c.ws.close_code is None
+            )
             await asyncio.sleep(max(0.0, end - time.time()))
             account, self.account = self.account, None
-            return {**account.to_json(), "alive_at_start": alive, "closed": self.closed,
-                    "error_frames": self.error_frames}
+            return {
+                **account.to_json(),
+                "alive_at_start": alive,
+                "closed": self.closed,
+                "error_frames": self.error_frames,
+            }
         sent, lag = await self.publish(schedule)
         await asyncio.sleep(max(0.0, end - time.time()))
-        return {"sent": sent, "lag": lag.to_json(), "error_frames": self.error_frames,
-                "closed": self.closed}
+        return {
+            "sent": sent,
+            "lag": lag.to_json(),
+            "error_frames": self.error_frames,
+            "closed": self.closed,
+        }
 
     async def publish(self, schedule: Schedule) -> tuple[int, Histogram]:
         lag = Histogram()
@@ -291,7 +304,9 @@ async def serve(config: dict[str, Any]) -> None:
     worker = Worker(config)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader(limit=1 << 20)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await loop.connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin
+    )
     ticker = asyncio.create_task(worker.tick())
     try:
         while line := await reader.readline():

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -114,3 +115,13 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[redis.asyncio
     client = redis.asyncio.Redis.from_url(redis_server.url)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+async def hub(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[Any]:
+    """One hub served in the test's loop, with the small test directory."""
+    from tests.harness import hub_settings, load_directory, running_hub
+
+    await load_directory(redis_server.url, key_prefix)
+    async with running_hub(hub_settings(redis_server.url, key_prefix)) as running:
+        yield running

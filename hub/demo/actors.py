@@ -97,8 +97,15 @@ class World:
         """Wall-clock seconds for a duration in the demo's world."""
         return demo_seconds / self.speed
 
-    async def call(self, what: str, method: str, path: str, token: str,
-                   expect: tuple[int, ...] = (200,), **kwargs: Any) -> httpx.Response:
+    async def call(
+        self,
+        what: str,
+        method: str,
+        path: str,
+        token: str,
+        expect: tuple[int, ...] = (200,),
+        **kwargs: Any,
+    ) -> httpx.Response:
         """One REST request as a user; `DemoStepFailed` for any other status."""
         headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
         response = await self.http.request(method, path, headers=headers, **kwargs)
@@ -125,8 +132,13 @@ async def supervise(name: str, make: Callable[[], Awaitable[None]]) -> None:
         except asyncio.CancelledError:
             raise
         except EXPECTED_ERRORS as exc:
-            logger.warning("demo %s stopped (%s: %s); restarting in %.0f s",
-                           name, type(exc).__name__, exc, backoff)
+            logger.warning(
+                "demo %s stopped (%s: %s); restarting in %.0f s",
+                name,
+                type(exc).__name__,
+                exc,
+                backoff,
+            )
         except Exception:
             logger.exception("demo %s failed; restarting in %.0f s", name, backoff)
         if time.monotonic() - started > 60:
@@ -141,8 +153,14 @@ async def supervise(name: str, make: Callable[[], Awaitable[None]]) -> None:
 class Caretaker:
     """One caretaker's phone: on and off duty, walking, working tickets."""
 
-    def __init__(self, world: World, caretaker_id: str, fixes: Iterator[Fix],
-                 shifts: Iterator[plans.Phase], rng: random.Random) -> None:
+    def __init__(
+        self,
+        world: World,
+        caretaker_id: str,
+        fixes: Iterator[Fix],
+        shifts: Iterator[plans.Phase],
+        rng: random.Random,
+    ) -> None:
         self.world = world
         self.id = caretaker_id
         self.fixes = fixes
@@ -155,8 +173,10 @@ class Caretaker:
     async def run(self) -> None:
         token = self.world.token(self.id, "caretaker")
         async with websockets.connect(
-            self.world.ws_url, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            open_timeout=10, close_timeout=1,
+            self.world.ws_url,
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            open_timeout=10,
+            close_timeout=1,
         ) as ws:
             await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
             welcome = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
@@ -168,8 +188,9 @@ class Caretaker:
             reader = asyncio.create_task(self._read(ws))
             day = asyncio.create_task(self._day(ws, token))
             try:
-                done, _ = await asyncio.wait({reader, day},
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {reader, day}, return_when=asyncio.FIRST_COMPLETED
+                )
                 for task in done:
                     task.result()
             finally:
@@ -182,8 +203,12 @@ class Caretaker:
         async for raw in ws:
             frame = orjson.loads(raw)
             if frame.get("type") == "error":
-                logger.warning("demo caretaker %s: hub answered %s: %s",
-                               self.id, frame.get("code"), frame.get("message"))
+                logger.warning(
+                    "demo caretaker %s: hub answered %s: %s",
+                    self.id,
+                    frame.get("code"),
+                    frame.get("message"),
+                )
         raise websockets.ConnectionClosedOK(None, None)
 
     async def _day(self, ws: ClientConnection, token: str) -> None:
@@ -205,12 +230,20 @@ class Caretaker:
                 await asyncio.sleep(max(0.0, deadline - time.monotonic()))
             self.phase = None
 
-    async def _presence(self, ws: ClientConnection, on_duty: bool,
-                        status: str | None = None, activity: str = "",
-                        ticket_id: str = "") -> None:
+    async def _presence(
+        self,
+        ws: ClientConnection,
+        on_duty: bool,
+        status: str | None = None,
+        activity: str = "",
+        ticket_id: str = "",
+    ) -> None:
         self._ref += 1
-        frame: dict[str, Any] = {"type": "presence", "on_duty": on_duty,
-                                 "ref": self._ref}
+        frame: dict[str, Any] = {
+            "type": "presence",
+            "on_duty": on_duty,
+            "ref": self._ref,
+        }
         if on_duty:
             frame.update(status=status, activity=activity, ticket_id=ticket_id)
         await ws.send(orjson.dumps(frame).decode())
@@ -226,12 +259,18 @@ class Caretaker:
             if waited < MIN_FIX_INTERVAL or not self.walking.is_set():
                 continue
             waited = 0.0
-            frame = {"type": "location", "lat": fix.lat, "lon": fix.lon,
-                     "accuracy": 8, "ts": int(time.time() * 1000)}
+            frame = {
+                "type": "location",
+                "lat": fix.lat,
+                "lon": fix.lon,
+                "accuracy": 8,
+                "ts": int(time.time() * 1000),
+            }
             await ws.send(orjson.dumps(frame).decode())
 
-    async def _work_until(self, ws: ClientConnection, token: str,
-                          deadline: float) -> None:
+    async def _work_until(
+        self, ws: ClientConnection, token: str, deadline: float
+    ) -> None:
         self.walking.set()
         walker = asyncio.create_task(self._walk(ws))
         try:
@@ -241,7 +280,9 @@ class Caretaker:
                 ticket = await self._next_ticket(token)
                 if ticket is None:
                     poll = self.world.seconds(self.rng.uniform(3.0, 6.0))
-                    await asyncio.sleep(max(0.3, min(poll, deadline - time.monotonic())))
+                    await asyncio.sleep(
+                        max(0.3, min(poll, deadline - time.monotonic()))
+                    )
                     continue
                 # Walking stops at the door: the position stays where the job is.
                 self.walking.clear()
@@ -257,41 +298,58 @@ class Caretaker:
         oldest assigned ticket of the district."""
         for status in ("in_progress", "accepted", "assigned"):
             response = await self.world.call(
-                "list tickets", "GET", "/api/tickets", token,
+                "list tickets",
+                "GET",
+                "/api/tickets",
+                token,
                 params={"status": status, "limit": 100},
             )
-            tickets = [t for t in response.json()["tickets"]
-                       if status == "assigned" or t.get("assignee") == self.id]
+            tickets: list[dict[str, Any]] = [
+                t
+                for t in response.json()["tickets"]
+                if status == "assigned" or t.get("assignee") == self.id
+            ]
             if tickets:
-                return min(tickets, key=lambda t: (
-                    plans.SEVERITY_ORDER.get(t.get("severity") or "normal", 2),
-                    t["number"],
-                ))
+                return min(
+                    tickets,
+                    key=lambda t: (
+                        plans.SEVERITY_ORDER.get(t.get("severity") or "normal", 2),
+                        t["number"],
+                    ),
+                )
         return None
 
-    async def _step(self, token: str, ticket: dict[str, Any],
-                    body: dict[str, Any]) -> bool:
+    async def _step(
+        self, token: str, ticket: dict[str, Any], body: dict[str, Any]
+    ) -> bool:
         """One transition; False when someone else moved the ticket first."""
         response = await self.world.call(
-            f"{self.id} {body.get('to') or body.get('action')}", "POST",
-            f"/api/tickets/{ticket['id']}/transitions", token,
-            expect=(200, 404, 409), json=body,
+            f"{self.id} {body.get('to') or body.get('action')}",
+            "POST",
+            f"/api/tickets/{ticket['id']}/transitions",
+            token,
+            expect=(200, 404, 409),
+            json=body,
         )
         return response.status_code == 200
 
-    async def _work(self, ws: ClientConnection, token: str,
-                    ticket: dict[str, Any]) -> None:
+    async def _work(
+        self, ws: ClientConnection, token: str, ticket: dict[str, Any]
+    ) -> None:
         pause = self.world.seconds
         if ticket["status"] == "assigned":
             visit = datetime.now(UTC) + timedelta(minutes=self.rng.randint(20, 180))
-            body = {"to": "accepted", "note": plans.ACCEPT_NOTE,
-                    "planned_for": visit.isoformat(timespec="seconds")}
+            body = {
+                "to": "accepted",
+                "note": plans.ACCEPT_NOTE,
+                "planned_for": visit.isoformat(timespec="seconds"),
+            }
             if not await self._step(token, ticket, body):
                 return
             await asyncio.sleep(pause(self.rng.uniform(3.0, 8.0)))
-        if ticket["status"] in ("assigned", "accepted"):
-            if not await self._step(token, ticket, {"to": "in_progress"}):
-                return
+        started = ticket["status"] == "in_progress"
+        if not started and not await self._step(token, ticket, {"to": "in_progress"}):
+            return
 
         label = _LABELS.get(ticket["category"], ticket["category"])
         activity = plans.busy_activity(ticket["number"], label, ticket.get("place", ""))
@@ -313,8 +371,13 @@ class Tenant:
 class Reporters:
     """The tenants who report: one report at a time, in the data's rhythm."""
 
-    def __init__(self, world: World, tenants: list[Tenant],
-                 reports: Iterator[DemoReport], rng: random.Random) -> None:
+    def __init__(
+        self,
+        world: World,
+        tenants: list[Tenant],
+        reports: Iterator[DemoReport],
+        rng: random.Random,
+    ) -> None:
         self.world = world
         self.tenants = tenants
         self.reports = reports
@@ -334,34 +397,48 @@ class Reporters:
             report, tenant = self.pending
             # The same key on a retry after an error: never a second ticket.
             key = f"demo-{self.run_id}-{self.sent}"
-            body: dict[str, Any] = {"category": report.category,
-                                    "description": report.description,
-                                    "place": report.place}
+            body: dict[str, Any] = {
+                "category": report.category,
+                "description": report.description,
+                "place": report.place,
+            }
             if self.rng.random() < 0.4:
                 body["preferred_times"] = [self.rng.choice(_PREFERRED_TIMES)]
             response = await self.world.call(
-                "report", "POST", "/api/tickets", self.world.token(tenant.id, "tenant"),
-                expect=(200, 201), json=body, headers={"Idempotency-Key": key},
+                "report",
+                "POST",
+                "/api/tickets",
+                self.world.token(tenant.id, "tenant"),
+                expect=(200, 201),
+                json=body,
+                headers={"Idempotency-Key": key},
             )
             self.pending = None
             self.sent += 1
             self.world.stats.reports += 1
             ticket_id = response.json()["id"]
             if self.world.stats.followers < MAX_FOLLOWERS:
-                follower = Follower(self.world, tenant, ticket_id,
-                                    random.Random(f"{key}:follow"))
+                follower = Follower(
+                    self.world, tenant, ticket_id, random.Random(f"{key}:follow")
+                )
                 self.world.spawn(f"tenant {tenant.id}", follower.run)
 
 
-_PREFERRED_TIMES = ("liefst 's ochtends", "na 17:00", "woensdagmiddag", "elke dag na 13:00")
+_PREFERRED_TIMES = (
+    "liefst 's ochtends",
+    "na 17:00",
+    "woensdagmiddag",
+    "elke dag na 13:00",
+)
 
 
 class Follower:
     """A tenant following one ticket: closes or retries advice, confirms or
     (now and then) reopens a repair."""
 
-    def __init__(self, world: World, tenant: Tenant, ticket_id: str,
-                 rng: random.Random) -> None:
+    def __init__(
+        self, world: World, tenant: Tenant, ticket_id: str, rng: random.Random
+    ) -> None:
         self.world = world
         self.tenant = tenant
         self.ticket_id = ticket_id
@@ -379,9 +456,12 @@ class Follower:
         path = f"/api/tickets/{self.ticket_id}"
         interval = 3.0
         while True:
-            await asyncio.sleep(self.world.seconds(interval * self.rng.uniform(0.8, 1.2)))
-            response = await self.world.call("follow", "GET", path, token,
-                                             expect=(200, 404))
+            await asyncio.sleep(
+                self.world.seconds(interval * self.rng.uniform(0.8, 1.2))
+            )
+            response = await self.world.call(
+                "follow", "GET", path, token, expect=(200, 404)
+            )
             if response.status_code == 404:
                 return
             status = response.json()["status"]
@@ -393,8 +473,14 @@ class Follower:
                 interval = min(interval * 1.3, 30.0)
                 continue
             await asyncio.sleep(self.world.seconds(self.rng.uniform(3.0, 8.0)))
-            await self.world.call("tenant step", "POST", f"{path}/transitions", token,
-                                  expect=(200, 404, 409), json=step)
+            await self.world.call(
+                "tenant step",
+                "POST",
+                f"{path}/transitions",
+                token,
+                expect=(200, 404, 409),
+                json=step,
+            )
             interval = 3.0
 
     def _answer(self, status: str) -> dict[str, Any] | None:
@@ -436,26 +522,34 @@ class Agent:
             await asyncio.sleep(self.world.seconds(self.rng.uniform(1.5, 3.0)))
 
     async def _next(self, token: str) -> dict[str, Any] | None:
-        response = await self.world.call("queue", "GET", "/api/tickets/queue", token,
-                                          params={"limit": 20})
-        ready_before = time.time() * 1000 - self.world.seconds(self.READING_SECONDS) * 1000
+        response = await self.world.call(
+            "queue", "GET", "/api/tickets/queue", token, params={"limit": 20}
+        )
+        ready_before = (
+            time.time() * 1000 - self.world.seconds(self.READING_SECONDS) * 1000
+        )
         for ticket in response.json()["tickets"]:
             if ticket["updated_at"] <= ready_before:
-                return dict(ticket)
+                return {**ticket}
         return None
 
     async def _triage(self, token: str, ticket: dict[str, Any]) -> None:
         decision = plans.triage(ticket["category"], ticket["description"])
         if decision.action == "advise":
             # Came back after advice ("that did not help")? Then assign it.
-            detail = await self.world.call("ticket", "GET", f"/api/tickets/{ticket['id']}",
-                                           token)
+            detail = await self.world.call(
+                "ticket", "GET", f"/api/tickets/{ticket['id']}", token
+            )
             if any(e.get("action") == "advise" for e in detail.json()["timeline"]):
-                decision = plans.triage(ticket["category"], ticket["description"],
-                                        advised_before=True)
+                decision = plans.triage(
+                    ticket["category"], ticket["description"], advised_before=True
+                )
         target = "advised" if decision.action == "advise" else "assigned"
         await self.world.call(
-            f"agent {decision.action}", "POST", f"/api/tickets/{ticket['id']}/transitions",
-            token, expect=(200, 404, 409),
+            f"agent {decision.action}",
+            "POST",
+            f"/api/tickets/{ticket['id']}/transitions",
+            token,
+            expect=(200, 404, 409),
             json={"to": target, "severity": decision.severity, "note": decision.note},
         )

@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from hub.demo import DEMO_SEED
 
@@ -120,7 +120,9 @@ _ASSIGN_NOTE = {
 }
 
 
-def triage(category: str, description: str, *, advised_before: bool = False) -> Decision:
+def triage(
+    category: str, description: str, *, advised_before: bool = False
+) -> Decision:
     """How the demo's agent answers a report.
 
     A report that already had advice and came back ("that did not help") is
@@ -165,8 +167,13 @@ BREAK_SECONDS = (20.0, 45.0)
 OFF_SECONDS = (40.0, 90.0)
 
 
-def shift_plan(caretaker_id: str, first: PhaseKind, *, may_go_off: bool = True,
-               seed: int = DEMO_SEED) -> Iterator[Phase]:
+def shift_plan(
+    caretaker_id: str,
+    first: PhaseKind,
+    *,
+    may_go_off: bool = True,
+    seed: int = DEMO_SEED,
+) -> Iterator[Phase]:
     """An endless, seeded day: work, then a break or off duty, then work again.
 
     `first` sets where the caretaker starts, so that the runner can start
@@ -189,13 +196,13 @@ def shift_plan(caretaker_id: str, first: PhaseKind, *, may_go_off: bool = True,
             kind = "break"
 
 
-def first_phases(caretaker_ids: Sequence[str], featured: set[str]) -> dict[str, PhaseKind]:
+def first_phases(
+    caretaker_ids: Sequence[str], featured: set[str]
+) -> dict[str, PhaseKind]:
     """Where each caretaker starts: most at work, about one in six on a break
     and one in six off duty; featured caretakers always at work."""
-    starts: dict[str, PhaseKind] = {}
+    starts: dict[str, PhaseKind] = {c: "work" for c in caretaker_ids}
     others = [c for c in caretaker_ids if c not in featured]
-    for index, caretaker_id in enumerate(caretaker_ids):
-        starts[caretaker_id] = "work"
     for position, caretaker_id in enumerate(others):
         if position % 6 == 2:
             starts[caretaker_id] = "break"
@@ -273,30 +280,29 @@ SHOWN_TENANT_DISTRICTS = ("rotterdam-centrum", "noord", "feijenoord")
 HUMAN_CARETAKER_DISTRICT = "delfshaven"
 
 
-def choose_logins(tenants: Sequence[Mapping[str, str]],
-                  caretakers: Sequence[Mapping[str, object]],
-                  agents: Sequence[Mapping[str, str]]) -> Logins:
+def choose_logins(
+    tenants: Sequence[Mapping[str, Any]],
+    caretakers: Sequence[Mapping[str, Any]],
+    agents: Sequence[Mapping[str, Any]],
+) -> Logins:
     """The first tenant of every district is reserved; three are printed. The
     caretaker of `HUMAN_CARETAKER_DISTRICT` and the first agent are the
     person's."""
     first_of: dict[str, str] = {}
     for tenant in tenants:
-        first_of.setdefault(tenant["district"], tenant["id"])
+        first_of.setdefault(str(tenant["district"]), str(tenant["id"]))
     shown = tuple(
         (first_of[district], district)
         for district in SHOWN_TENANT_DISTRICTS
         if district in first_of
     )
-    human = next(
-        c for c in caretakers
-        if HUMAN_CARETAKER_DISTRICT in list(c["districts"])  # type: ignore[call-overload]
-    )
+    human = next(c for c in caretakers if HUMAN_CARETAKER_DISTRICT in c["districts"])
     return Logins(
         tenants=shown,
         reserved_tenants=frozenset(first_of.values()),
         caretaker=str(human["id"]),
         caretaker_district=HUMAN_CARETAKER_DISTRICT,
-        agent=agents[0]["id"],
+        agent=str(agents[0]["id"]),
     )
 
 
@@ -313,17 +319,30 @@ _STATUS_LABELS = (
 )
 
 
-def progress_line(elapsed: float, connected: int, working: int, on_break: int,
-                  off: int, reports: int, counts: Mapping[str, int] | None) -> str:
-    """One status line: `  1:05  caretakers 13 online (…)  reports 12  tickets …`."""
+def progress_line(
+    elapsed: float,
+    connected: int,
+    working: int,
+    on_break: int,
+    off: int,
+    reports: int,
+    counts: Mapping[str, int] | None,
+) -> str:
+    """One short status line, e.g. `  1:05  caretakers 13 online (10 at work,
+    2 on a break, 1 off duty) | reports 12 | tickets new 3, assigned 2`.
+
+    Statuses with no tickets are left out; closed tickets count all runs."""
     minutes, seconds = divmod(int(elapsed), 60)
     line = (
         f"{minutes:3d}:{seconds:02d}  caretakers {connected} online "
-        f"({working} on duty, {on_break} on a break, {off} off duty)  "
-        f"reports {reports}"
+        f"({working} at work, {on_break} on a break, {off} off duty) "
+        f"| reports {reports}"
     )
     if counts is not None:
-        shown = ", ".join(f"{counts.get(status, 0)} {label}"
-                          for status, label in _STATUS_LABELS)
-        line += f"  tickets: {shown}"
+        shown = [
+            f"{label} {counts[status]}"
+            for status, label in _STATUS_LABELS
+            if counts.get(status)
+        ]
+        line += " | tickets " + (", ".join(shown) or "none")
     return line

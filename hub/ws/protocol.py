@@ -13,10 +13,12 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from hub.errors import BadRequest
+from hub.tickets.conversation import MAX_PHOTOS, MAX_TEXT
 
 MAX_REF_LENGTH = 64
 MAX_CHANNEL_LENGTH = 128
 MAX_ACTIVITY_LENGTH = 200
+TICKET_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
 
@@ -62,11 +64,35 @@ class PingFrame(_Frame):
     type: Literal["ping"]
 
 
+class MessageFrame(_Frame):
+    """Write on a ticket's conversation; `text` may be empty beside photos."""
+
+    type: Literal["message"]
+    ticket_id: str = Field(pattern=TICKET_ID_PATTERN)
+    text: str = Field(default="", max_length=MAX_TEXT)
+    photos: list[Annotated[str, Field(max_length=40)]] = Field(
+        default_factory=list, max_length=MAX_PHOTOS
+    )
+
+
+class TypingFrame(_Frame):
+    type: Literal["typing"]
+    ticket_id: str = Field(pattern=TICKET_ID_PATTERN)
+
+
+class ReadFrame(_Frame):
+    type: Literal["read"]
+    ticket_id: str = Field(pattern=TICKET_ID_PATTERN)
+    message_id: int = Field(ge=0, le=2**31)
+
+
 ClientFrame = Annotated[
-    AuthFrame | SubscribeFrame | UnsubscribeFrame | PresenceFrame | LocationFrame | PingFrame,
+    AuthFrame | SubscribeFrame | UnsubscribeFrame | PresenceFrame | LocationFrame | PingFrame
+    | MessageFrame | TypingFrame | ReadFrame,
     Field(discriminator="type"),
 ]
-FRAME_TYPES = ("auth", "subscribe", "unsubscribe", "presence", "location", "ping")
+FRAME_TYPES = ("auth", "subscribe", "unsubscribe", "presence", "location", "ping",
+               "message", "typing", "read")
 
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
 

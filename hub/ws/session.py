@@ -23,6 +23,7 @@ from typing import Any
 import redis.exceptions
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from hub.api.messages import conversation_of
 from hub.auth.tokens import TokenClaims
 from hub.channels.broker import REDIS_CONNECTION_ERRORS
 from hub.channels.codec import Codec, PreparedFrame, decode, encode
@@ -43,13 +44,17 @@ from hub.errors import (
     Unavailable,
 )
 from hub.presence.model import Audience, Coalescer, Fix, Status, fix_time
+from hub.tickets.conversation import TypingGate, live_topic
 from hub.ws.access import ChannelKind, Route, resolve
 from hub.ws.protocol import (
     AuthFrame,
     LocationFrame,
+    MessageFrame,
     PingFrame,
     PresenceFrame,
+    ReadFrame,
     SubscribeFrame,
+    TypingFrame,
     UnsubscribeFrame,
     parse_frame,
     ref_of,
@@ -69,13 +74,14 @@ RESYNC_ATTEMPTS = 5
 class Subscription:
     """One connection on one channel; the broker delivers to it."""
 
-    __slots__ = ("session", "route", "last", "buffer")
+    __slots__ = ("session", "route", "last", "buffer", "signals")
 
     def __init__(self, session: Session, route: Route) -> None:
         self.session = session
         self.route = route
         self.last: Position = ORIGIN
         self.buffer: list[tuple[PreparedFrame, Position]] | None = []
+        self.signals: Signals | None = None
 
     def deliver(self, frame: PreparedFrame, position: Position) -> None:
         if self.buffer is not None:
@@ -104,6 +110,28 @@ class Subscription:
             self.session.spawn(self.session.resynchronise(self))
 
 
+class Signals:
+    """A ticket's live-only signals (typing, read) for one subscription.
+
+    Sent as `signal` frames, not `event`s: they have no position, are never
+    stored and are not replayed, so they must not touch the client's resume
+    position. Few people follow one ticket, so encoding per connection is fine.
+    """
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def deliver(self, frame: PreparedFrame, position: Position) -> None:
+        event = frame.frame
+        self.session.send({"type": "signal", "channel": event["channel"],
+                           "kind": event["kind"], "data": event["data"]})
+
+    def resync(self) -> None:
+        """Signals missed while Redis was away are stale by now: nothing to do."""
+
+
 class Session:
     def __init__(self, hub: HubContext, websocket: WebSocket, codec: Codec) -> None:
         self.hub = hub
@@ -126,6 +154,7 @@ class Session:
         self._last_presence: PresenceFrame | None = None
         self._closed = asyncio.Event()
         self._close_code: int | None = None
+        self._typing: TypingGate | None = None
 
     # -- sending -------------------------------------------------------------
 
@@ -342,6 +371,8 @@ class Session:
             await self._on_unsubscribe(frame)
         elif isinstance(frame, PresenceFrame):
             await self._on_presence(frame)
+        elif isinstance(frame, (MessageFrame, TypingFrame, ReadFrame)):
+            await self._on_conversation(frame)
         elif isinstance(frame, AuthFrame):
             await self._accept_token(frame)
             assert self.user is not None
@@ -393,6 +424,9 @@ class Session:
         self.hub.metrics.subscriptions.labels(route.kind.value).inc()
         try:
             await self.hub.broker.join(route.topic, subscription)
+            if route.kind is ChannelKind.TICKET:
+                subscription.signals = Signals(self)
+                await self.hub.broker.join(live_topic(route.subject), subscription.signals)
             if route.durable:
                 await self._open_durable(subscription, since, frame.ref)
             else:
@@ -496,6 +530,31 @@ class Session:
         if self._subscriptions.pop(subscription.route.channel, None) is not None:
             self.hub.metrics.subscriptions.labels(subscription.route.kind.value).dec()
         await self.hub.broker.leave(subscription.route.topic, subscription)
+        if subscription.signals is not None:
+            topic = live_topic(subscription.route.subject)
+            await self.hub.broker.leave(topic, subscription.signals)
+
+    # -- conversation on a ticket (hub.tickets.conversation decides) ----------
+
+    async def _on_conversation(self, frame: MessageFrame | TypingFrame | ReadFrame) -> None:
+        assert self.user is not None
+        conversation = conversation_of(self.hub)
+        if isinstance(frame, MessageFrame):
+            message = await conversation.post(
+                self.user, frame.ticket_id, frame.text, list(frame.photos)
+            )
+            self.reply({"type": "ok", "message": message}, frame.ref)
+        elif isinstance(frame, ReadFrame):
+            receipt = await conversation.mark_read(
+                self.user, frame.ticket_id, frame.message_id
+            )
+            self.reply({"type": "ok", "read": receipt}, frame.ref)
+        else:
+            if self._typing is None:
+                self._typing = TypingGate(conversation.limits.typing_interval)
+            # Like location, typing gets no reply; only a refusal is answered.
+            if self._typing.open(frame.ticket_id, time.monotonic()):
+                await conversation.typing(self.user, frame.ticket_id)
 
     # -- caretaker presence --------------------------------------------------
 

@@ -74,8 +74,12 @@ async def endpoint(websocket: WebSocket) -> None:
             frame = orjson.loads(await websocket.receive_text())
             kind, channel = frame.get("type"), str(frame.get("channel", ""))
             if kind == "publish":
-                event = {"type": "event", "channel": channel, "kind": "location",
-                         "data": frame.get("data")}
+                event = {
+                    "type": "event",
+                    "channel": channel,
+                    "kind": "location",
+                    "data": frame.get("data"),
+                }
                 await fanout.redis.publish(PREFIX + channel, orjson.dumps(event))
             elif kind == "subscribe":
                 await fanout.join(channel, websocket)

@@ -4,7 +4,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loadtests.peers.django_channels.settings")
+os.environ.setdefault(
+    "DJANGO_SETTINGS_MODULE", "loadtests.peers.django_channels.settings"
+)
 django_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
