@@ -26,8 +26,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from hub.api import auth as auth_api
@@ -51,6 +52,8 @@ logger = logging.getLogger("hub")
 
 WEB_ROOT = Path(__file__).parent / "web"
 SHUTDOWN_GRACE = 5.0
+REDIS_POOL_SIZE = 64
+REDIS_POOL_TIMEOUT = 10.0
 
 
 async def resolve_secret_key(settings: Settings, client: redis.asyncio.Redis) -> str:
@@ -77,8 +80,7 @@ def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
-async def websocket_endpoint(websocket: WebSocket) -> None:
-    hub: HubContext = websocket.app.state.hub
+async def websocket_endpoint(hub: HubContext, websocket: WebSocket, send: Send) -> None:
     if not hub.accepting:
         await websocket.close(code=int(CloseCode.SERVICE_RESTART))
         return
@@ -92,7 +94,23 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=int(CloseCode.PROTOCOL_ERROR))
         return
     await websocket.accept(subprotocol=codec.subprotocol if offered else None)
-    await Session(hub, websocket, codec).run()
+    await Session(hub, websocket, codec, send).run()
+
+
+class HubApp:
+    """The ASGI app: Starlette for HTTP, and `/ws` served straight from ASGI,
+    so the fan-out path sends without Starlette's per-frame wrappers."""
+
+    def __init__(self, starlette: Starlette) -> None:
+        self.starlette = starlette
+        self.state = starlette.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket" and scope["path"] == "/ws":
+            hub: HubContext = self.state.hub
+            await websocket_endpoint(hub, WebSocket(scope, receive, send), send)
+        else:
+            await self.starlette(scope, receive, send)
 
 
 async def healthz(request: Request) -> Response:
@@ -190,7 +208,7 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=405)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> HubApp:
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -220,7 +238,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await asyncio.to_thread(embedded.stop)
 
     routes: list[BaseRoute] = [
-        WebSocketRoute("/ws", websocket_endpoint),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics),
@@ -233,20 +250,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if (WEB_ROOT / "static").is_dir():
         routes.append(Mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static"))
     exception_handlers: dict[Any, Any] = {404: not_found, 405: method_not_allowed}
-    return Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+    return HubApp(
+        Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+    )
 
 
 def redis_client(url: str, *, retries: int = 3) -> redis.asyncio.Redis:
     """A client that retries a command once the connection it used broke (a
     pooled connection goes stale when Redis restarts). The broker's listener
     gets one with `retries=0`: it must see every break to resynchronise."""
-    return redis.asyncio.Redis.from_url(
+    # A blocking pool: at a burst of connects, commands wait for a free
+    # connection instead of failing with "too many connections".
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
+        max_connections=REDIS_POOL_SIZE,
+        timeout=REDIS_POOL_TIMEOUT,
         health_check_interval=10,
         socket_connect_timeout=5,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
         retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
     )
+    return redis.asyncio.Redis.from_pool(pool)  # owns the pool: aclose() closes it
 
 
 async def build_context(
@@ -263,6 +287,7 @@ async def build_context(
         canary_timeout=settings.canary_timeout,
         on_reconnect=metrics_.redis_reconnects.inc,
         on_message=metrics_.redis_messages.inc,
+        on_fanout=metrics_.frames_out.inc,
     )
     presence = PresenceStore(
         client,

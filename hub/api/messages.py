@@ -86,7 +86,9 @@ async def _limited_body(request: Request, limit: int) -> bytes:
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise TooLarge(f"a photo may be at most {images.MAX_UPLOAD_BYTES // 2**20} MB")
+            raise TooLarge(
+                f"a photo may be at most {images.MAX_UPLOAD_BYTES // 2**20} MB"
+            )
     return bytes(body)
 
 

@@ -99,6 +99,7 @@ class Broker:
         canary_timeout: float = 5.0,
         on_reconnect: Callable[[], None] | None = None,
         on_message: Callable[[], None] | None = None,
+        on_fanout: Callable[[int], None] | None = None,
     ) -> None:
         self._redis = redis
         # The listener's client must not retry on its own: redis-py would then
@@ -111,6 +112,7 @@ class Broker:
         self._canary_timeout = canary_timeout
         self._on_reconnect = on_reconnect or (lambda: None)
         self._on_message = on_message or (lambda: None)
+        self._on_fanout = on_fanout or (lambda count: None)
 
         self.node_id = uuid.uuid4().hex[:12]
         self._canary_topic = f"canary#{self.node_id}"
@@ -308,8 +310,10 @@ class Broker:
             logger.exception("undecodable message on topic %s dropped", topic)
             return
         # Copy: a subscriber may leave (and so mutate the dict) while we deliver.
-        for subscriber in tuple(subscribers):
+        receivers = tuple(subscribers)
+        for subscriber in receivers:
             subscriber.deliver(frame, position)
+        self._on_fanout(len(receivers))
 
     def _resync_all(self) -> None:
         for subscribers in list(self._subscribers.values()):

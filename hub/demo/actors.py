@@ -502,7 +502,7 @@ class Agent:
     """The demo's customer-service agent: takes reports from the queue after
     a moment's reading, advises or assigns."""
 
-    READING_SECONDS = 12.0
+    READING_SECONDS = 10.0
     """How long a report waits before the agent picks it up: the dashboard
     always has a short queue to show."""
 

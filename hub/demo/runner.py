@@ -10,9 +10,9 @@ Stopping (Ctrl-C, SIGTERM or `--duration`) runs the other way round: the
 actors are cancelled and close their sockets, then uvicorn shuts down, which
 closes the remaining connections and stops the embedded Redis. Its data folder
 is kept, so the next run finds the tickets of this one. uvicorn's own signal
-capture is switched off (it would re-raise the signal after shutdown and end
-the process with a signal status instead of 0); this module handles SIGINT and
-SIGTERM itself, and a second Ctrl-C skips the graceful wait.
+capture is switched off: it would take SIGINT and SIGTERM away from this
+module's handlers and stop the server under the running actors. Here the
+actors stop first; a second Ctrl-C skips the graceful wait.
 """
 
 from __future__ import annotations
@@ -353,7 +353,9 @@ class _Demo:
                 wait = (
                     PROGRESS_INTERVAL if left is None else min(PROGRESS_INTERVAL, left)
                 )
-                await asyncio.wait({stop, serving}, timeout=wait)
+                await asyncio.wait(
+                    {stop, serving}, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+                )
                 if not stop.done() and not serving.done():
                     await self._print_progress(time.monotonic() - began, token)
         finally:

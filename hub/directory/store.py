@@ -9,6 +9,8 @@ Keys with prefix P:
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,10 +27,25 @@ from hub.directory.model import (
 )
 
 
+CARD_CACHE_SECONDS = 5.0
+"""How long a process reuses a district's caretaker cards. A snapshot is sent
+on every subscribe; the cards behind it change a few times a year, so a
+profile edit may take this long to show on new subscriptions."""
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictCards:
+    """A district and the public profiles of its caretakers, in order."""
+
+    district: dict[str, Any]
+    caretakers: list[dict[str, Any]]
+
+
 class DirectoryStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self._redis = redis
         self._prefix = prefix
+        self._cards: dict[str, tuple[float, DistrictCards | None]] = {}
 
     def _user_key(self, user_id: str) -> str:
         return f"{self._prefix}user:{user_id}"
@@ -153,15 +170,41 @@ class DirectoryStore:
         raw = await self._redis.get(f"{self._prefix}district-boundary:{district_id}")
         return orjson.loads(raw) if raw else None
 
+    async def district_cards(self, district_id: str) -> DistrictCards | None:
+        """The district and its caretakers' cards (cached briefly, see above)."""
+        now = time.monotonic()
+        cached = self._cards.get(district_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        district = await self.district(district_id)
+        cards = None
+        if district is not None:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for caretaker_id in district["caretakers"]:
+                    pipe.hmget(self._user_key(caretaker_id), ["name", "profile"])
+                rows = await pipe.execute()
+            caretakers = [
+                _card(caretaker_id, name, profile)
+                for caretaker_id, (name, profile) in zip(district["caretakers"], rows, strict=True)
+                if name is not None
+            ]
+            cards = DistrictCards(district=district, caretakers=caretakers)
+        if len(self._cards) > 10_000:
+            self._cards.clear()
+        self._cards[district_id] = (now + CARD_CACHE_SECONDS, cards)
+        return cards
+
     async def caretaker_profile(self, caretaker_id: str) -> dict[str, Any] | None:
         name, profile = await self._redis.hmget(self._user_key(caretaker_id), ["name", "profile"])
-        if name is None:
-            return None
-        return {
-            "id": caretaker_id,
-            "name": name.decode(),
-            **(orjson.loads(profile) if profile else {}),
-        }
+        return None if name is None else _card(caretaker_id, name, profile)
+
+
+def _card(caretaker_id: str, name: bytes, profile: bytes | None) -> dict[str, Any]:
+    return {
+        "id": caretaker_id,
+        "name": name.decode(),
+        **(orjson.loads(profile) if profile else {}),
+    }
 
 
 def _user(user_id: str, fields: dict[bytes, bytes]) -> User:

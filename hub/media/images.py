@@ -105,7 +105,9 @@ def clean(data: bytes, content_type: str | None) -> CleanPhoto:
         raise TooLarge(f"images may have at most {MAX_PIXELS} pixels") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         # Pillow reports truncated and corrupt data as OSError or SyntaxError.
-        raise BadRequest(f"the image is broken or incomplete ({type(exc).__name__})") from None
+        raise BadRequest(
+            f"the image is broken or incomplete ({type(exc).__name__})"
+        ) from None
 
 
 def _reencode(data: bytes, expected: str) -> CleanPhoto:
@@ -127,8 +129,12 @@ def _reencode(data: bytes, expected: str) -> CleanPhoto:
     full = _jpeg(bare, FULL_QUALITY)
     small = bare.copy()
     small.thumbnail((THUMB_EDGE, THUMB_EDGE), Image.Resampling.LANCZOS)
-    return CleanPhoto(full=full, thumb=_jpeg(small, THUMB_QUALITY),
-                      width=bare.width, height=bare.height)
+    return CleanPhoto(
+        full=full,
+        thumb=_jpeg(small, THUMB_QUALITY),
+        width=bare.width,
+        height=bare.height,
+    )
 
 
 def _flatten(image: Image.Image) -> Image.Image:

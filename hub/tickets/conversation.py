@@ -56,7 +56,9 @@ AGENT_PRESENT_MS = 5 * 60_000
 
 # C0 controls other than tab, newline and carriage return, and DEL: nothing a
 # person types, and what binary junk decoded as text is full of.
-_CONTROL = frozenset(chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20)))
+_CONTROL = frozenset(
+    chr(c) for c in (*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20))
+)
 _CONTROL |= {"\x7f"}
 
 Publish = Callable[[str, str, str, Any], Awaitable[None]]
@@ -170,7 +172,9 @@ class TypingGate:
             return False
         if len(self._last) >= self._capacity:
             # Bounded: forget the tickets typed on longest ago.
-            for old in sorted(self._last, key=self._last.__getitem__)[: self._capacity // 2]:
+            for old in sorted(self._last, key=self._last.__getitem__)[
+                : self._capacity // 2
+            ]:
                 del self._last[old]
         self._last[ticket_id] = now
         return True
@@ -182,8 +186,10 @@ def _script(name: str) -> str:
     return script_with_library(library + "\n" + folder.joinpath(name).read_text())
 
 
-def _text(value: bytes | None) -> str:
-    return value.decode() if value is not None else ""
+def _text(value: bytes | str | None) -> str:
+    if isinstance(value, bytes):
+        return value.decode()
+    return value or ""
 
 
 # -- the service -----------------------------------------------------------------
@@ -226,7 +232,9 @@ class Conversation:
             raise BadRequest("photos: each photo once")
         check_text(text, len(photo_ids))
         ticket = await self._writable(user, ticket_id)
-        await self._spend("message", user, self.limits.messages, self.limits.message_window)
+        await self._spend(
+            "message", user, self.limits.messages, self.limits.message_window
+        )
 
         reply = await self._post(
             keys=[],
@@ -248,14 +256,19 @@ class Conversation:
             message: dict[str, Any] = msgpack.unpackb(reply[1], raw=False)
             return message
         if outcome == "photo":
-            raise BadRequest(f"photos: {reply[1].decode()[:40]!r} is not your upload "
-                             "on this ticket, or is already sent")
+            raise BadRequest(
+                f"photos: {reply[1].decode()[:40]!r} is not your upload "
+                "on this ticket, or is already sent"
+            )
         # The ticket changed between the check and the script: judge again.
         ticket = await self._participant(ticket_id) or ticket
         raise post_refusal(user, ticket) or NotFound(f"no ticket {ticket_id[:40]!r}")
 
     async def page(
-        self, user: User, ticket_id: str, limit: int = DEFAULT_PAGE,
+        self,
+        user: User,
+        ticket_id: str,
+        limit: int = DEFAULT_PAGE,
         before: int | None = None,
     ) -> dict[str, Any]:
         """Up to `limit` messages before message `before` (default: the newest),
@@ -279,7 +292,9 @@ class Conversation:
             pipe.hgetall(f"{key}:read")
             pipe.hget(f"{key}:attention", "agent_at")
             pipe.zscore(self.key("tickets:awaiting-reply"), ticket_id)
-            pipe.zrank(self.key(f"tickets:by-status:{Status.SUBMITTED.value}"), ticket_id)
+            pipe.zrank(
+                self.key(f"tickets:by-status:{Status.SUBMITTED.value}"), ticket_id
+            )
             pipe.xrevrange(stream_key(self._prefix, f"ticket:{ticket_id}"), count=1)
             pipe.time()
             blobs, read, agent_at, waiting, rank, newest, clock = await pipe.execute()
@@ -309,14 +324,23 @@ class Conversation:
         await self._readable(user, ticket_id)
         reply = await self._read(
             keys=[],
-            args=[self._prefix, ticket_id, reader_key(user), message_id,
-                  "1" if user.role is Role.AGENT else ""],
+            args=[
+                self._prefix,
+                ticket_id,
+                reader_key(user),
+                message_id,
+                "1" if user.role is Role.AGENT else "",
+            ],
         )
         if reply[0].decode() != "ok":
             raise NotFound(f"no ticket {ticket_id[:40]!r}")
         marker, moved, at = int(reply[1]), bool(int(reply[2])), int(reply[3])
-        receipt = {"ticket_id": ticket_id, "by": _author(user), "message_id": marker,
-                   "at": at}
+        receipt = {
+            "ticket_id": ticket_id,
+            "by": _author(user),
+            "message_id": marker,
+            "at": at,
+        }
         if moved:
             await self._signal(ticket_id, "read", receipt)
         return receipt
@@ -324,24 +348,33 @@ class Conversation:
     async def typing(self, user: User, ticket_id: str) -> None:
         """Tell the others on the ticket that `user` is typing; never stored."""
         await self._writable(user, ticket_id)
-        data = {"ticket_id": ticket_id, "by": _author(user),
-                "at": int(time.time() * 1000)}
+        data = {
+            "ticket_id": ticket_id,
+            "by": _author(user),
+            "at": int(time.time() * 1000),
+        }
         await self._signal(ticket_id, "typing", data)
 
     async def waiting(self, user: User, limit: int = MAX_PAGE) -> list[dict[str, Any]]:
         """Open tickets whose tenant waits for a reply, longest waiting first."""
         if user.role is not Role.AGENT:
             raise Forbidden("only customer service sees this")
-        found = await self._redis.zrange(
+        found: Any = await self._redis.zrange(
             self.key("tickets:awaiting-reply"), 0, limit - 1, withscores=True
         )
         answer = []
         for member, score in found:
-            ticket_id = member.decode()
+            ticket_id = _text(member)
             ticket = await self._participant(ticket_id)
             if ticket is not None and Status(ticket.status) not in FINAL:
-                answer.append({"ticket_id": ticket_id, "since": int(score),
-                               "status": ticket.status, "district": ticket.district})
+                answer.append(
+                    {
+                        "ticket_id": ticket_id,
+                        "since": int(score),
+                        "status": ticket.status,
+                        "district": ticket.district,
+                    }
+                )
         return answer
 
     # -- photos ------------------------------------------------------------------
@@ -363,17 +396,27 @@ class Conversation:
             await self.media.put(names[1], clean.thumb)
             await self._redis.hset(
                 self.key(f"photo:{photo_id}"),
-                mapping={"ticket": ticket_id, "by": user.id, "width": clean.width,
-                         "height": clean.height, "at": int(time.time() * 1000),
-                         "message": ""},
+                mapping={
+                    "ticket": ticket_id,
+                    "by": user.id,
+                    "width": clean.width,
+                    "height": clean.height,
+                    "at": int(time.time() * 1000),
+                    "message": "",
+                },
             )
         except BaseException:
             for name in names:
                 await self.media.discard(name)
             raise
         url = f"/api/photos/{photo_id}"
-        return {"id": photo_id, "width": clean.width, "height": clean.height,
-                "url": url, "thumb_url": f"{url}?size=thumb"}
+        return {
+            "id": photo_id,
+            "width": clean.width,
+            "height": clean.height,
+            "url": url,
+            "thumb_url": f"{url}?size=thumb",
+        }
 
     async def photo(self, user: User, photo_id: str, size: Size) -> bytes:
         """A photo's JPEG bytes, for people on its ticket only (else NotFound).

@@ -87,8 +87,15 @@ class ReadFrame(_Frame):
 
 
 ClientFrame = Annotated[
-    AuthFrame | SubscribeFrame | UnsubscribeFrame | PresenceFrame | LocationFrame | PingFrame
-    | MessageFrame | TypingFrame | ReadFrame,
+    AuthFrame
+    | SubscribeFrame
+    | UnsubscribeFrame
+    | PresenceFrame
+    | LocationFrame
+    | PingFrame
+    | MessageFrame
+    | TypingFrame
+    | ReadFrame,
     Field(discriminator="type"),
 ]
 FRAME_TYPES = ("auth", "subscribe", "unsubscribe", "presence", "location", "ping",

@@ -14,6 +14,7 @@ events and none is seen twice.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -21,6 +22,7 @@ import uuid
 from typing import Any
 
 import redis.exceptions
+from starlette.types import Send as ASGISend
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from hub.api.messages import conversation_of
@@ -74,7 +76,7 @@ RESYNC_ATTEMPTS = 5
 class Subscription:
     """One connection on one channel; the broker delivers to it."""
 
-    __slots__ = ("session", "route", "last", "buffer", "signals")
+    __slots__ = ("buffer", "last", "route", "session", "signals")
 
     def __init__(self, session: Session, route: Route) -> None:
         self.session = session
@@ -133,21 +135,27 @@ class Signals:
 
 
 class Session:
-    def __init__(self, hub: HubContext, websocket: WebSocket, codec: Codec) -> None:
+    def __init__(
+        self, hub: HubContext, websocket: WebSocket, codec: Codec, send: ASGISend
+    ) -> None:
         self.hub = hub
         self.websocket = websocket
         self.codec = codec
+        self._send = send
         self.id = uuid.uuid4().hex
         settings = hub.settings
         self.queue_limit = settings.send_queue_frames
-        self._queue: asyncio.Queue[str | bytes] = asyncio.Queue(self.queue_limit)
+        # A deque and a wake-up event rather than an asyncio.Queue: the put
+        # is on the fan-out path, once per subscriber per message.
+        self._outbox: collections.deque[str | bytes] = collections.deque()
+        self._wakeup = asyncio.Event()
         self.user: User | None = None
         self._claims: TokenClaims | None = None
         self._subscriptions: dict[str, Subscription] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._bucket = TokenBucket(settings.frames_per_second, settings.frame_burst)
         self._strikes = 0
-        self._coalescer = Coalescer(settings.location_min_interval)
+        self._coalescer: Coalescer | None = None  # caretakers only, made on first use
         self._location_flush: asyncio.TimerHandle | None = None
         self._expiry: asyncio.TimerHandle | None = None
         self._holds_presence = False
@@ -159,22 +167,24 @@ class Session:
     # -- sending -------------------------------------------------------------
 
     def send_prepared(self, frame: PreparedFrame) -> None:
+        """Queue a fanned-out frame (the broker counts these once per message)."""
         self._enqueue(frame.encoded(self.codec))
 
     def send(self, frame: dict[str, Any]) -> None:
+        """Queue a frame for this connection only."""
+        self.hub.metrics.frames_out.inc()
         self._enqueue(encode(self.codec, frame))
 
     def _enqueue(self, data: str | bytes) -> None:
         if self._close_code is not None:
             return
-        try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= self.queue_limit:
             self.hub.metrics.slow_disconnects.inc()
             logger.info("closing slow connection %s: send queue full", self.id)
             self.abort(CloseCode.TOO_SLOW, "send queue full")
             return
-        self.hub.metrics.frames_out.inc()
+        self._outbox.append(data)
+        self._wakeup.set()
 
     def send_error(self, error: HubError, ref: str | int | None) -> None:
         self.hub.metrics.errors_out.labels(str(error.code)).inc()
@@ -189,14 +199,20 @@ class Session:
         self.send(frame)
 
     async def _write(self) -> None:
-        send = self.websocket.send
-        queue = self._queue
+        # The raw ASGI send: Starlette's WebSocket.send would add a state
+        # check and an exception wrapper per frame on the fan-out path.
+        send = self._send
+        outbox = self._outbox
+        wakeup = self._wakeup
         while True:
-            data = await queue.get()
-            if isinstance(data, str):
-                await send({"type": "websocket.send", "text": data})
-            else:
-                await send({"type": "websocket.send", "bytes": data})
+            await wakeup.wait()
+            wakeup.clear()
+            while outbox:
+                data = outbox.popleft()
+                if isinstance(data, str):
+                    await send({"type": "websocket.send", "text": data})
+                else:
+                    await send({"type": "websocket.send", "bytes": data})
 
     # -- closing -------------------------------------------------------------
 
@@ -219,7 +235,7 @@ class Session:
         """Give the writer a moment to send what is queued (the errors that
         explain a close) before the socket closes."""
         deadline = time.monotonic() + timeout
-        while not self._queue.empty() and time.monotonic() < deadline:
+        while self._outbox and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
     def _cancel_writer(self) -> None:
@@ -438,7 +454,7 @@ class Session:
     async def _check_exists(self, route: Route) -> None:
         assert self.user is not None
         if route.kind in (ChannelKind.DISTRICT, ChannelKind.TICKETS_DISTRICT):
-            if await self.hub.directory.district(route.subject) is None:
+            if await self.hub.directory.district_cards(route.subject) is None:
                 raise NotFound(f"no district {route.subject!r}")
         elif route.kind is ChannelKind.TICKET:
             if not await self.hub.tickets.can_see(self.user, route.subject):
@@ -479,16 +495,16 @@ class Session:
 
     async def _district_snapshot(self, route: Route) -> tuple[int, dict[str, Any]]:
         assert self.user is not None
-        district = await self.hub.directory.district(route.subject)
-        if district is None:
+        cards = await self.hub.directory.district_cards(route.subject)
+        if cards is None:
             raise NotFound(f"no district {route.subject!r}")
         audience = Audience.PUBLIC if self.user.role is Role.TENANT else Audience.STAFF
-        caretaker_ids = list(district["caretakers"])
+        caretaker_ids = [card["id"] for card in cards.caretakers]
         snapshot = await self.hub.presence.snapshot(route.subject, caretaker_ids, audience)
-        caretakers = []
-        for caretaker_id in caretaker_ids:
-            profile = await self.hub.directory.caretaker_profile(caretaker_id) or {}
-            caretakers.append({**profile, "presence": snapshot.caretakers[caretaker_id]})
+        caretakers = [
+            {**card, "presence": snapshot.caretakers[card["id"]]} for card in cards.caretakers
+        ]
+        district = cards.district
         data = {"district": {"id": district["id"], "name": district["name"]},
                 "caretakers": caretakers}
         return snapshot.position, data
@@ -576,7 +592,7 @@ class Session:
             ticket_id=frame.ticket_id,
             connection_id=self.id,
         )
-        if not frame.on_duty:
+        if not frame.on_duty and self._coalescer is not None:
             self._coalescer.clear()
         if not self._holds_presence:
             self._holds_presence = True
@@ -613,6 +629,8 @@ class Session:
             raise BadRequest("ts: this fix is too old to show")
         fix = Fix(lat=frame.lat, lon=frame.lon, accuracy=frame.accuracy, ts=ts)
         now = time.monotonic()
+        if self._coalescer is None:
+            self._coalescer = Coalescer(settings.location_min_interval)
         if self._coalescer.offer(fix, now):
             await self._publish_location(user, fix, from_frame=True)
         elif self._location_flush is None:
@@ -622,6 +640,7 @@ class Session:
 
     def _flush_location(self, user: User) -> None:
         self._location_flush = None
+        assert self._coalescer is not None
         fix = self._coalescer.take_pending(time.monotonic())
         if fix is not None:
             self.spawn(self._publish_location(user, fix, from_frame=False))

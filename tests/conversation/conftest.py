@@ -34,8 +34,11 @@ def conversation_routes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     def with_conversation() -> list[BaseRoute]:
         routes = original()
-        present = {(r.path, tuple(sorted(r.methods or ()))) for r in routes
-                   if isinstance(r, Route)}
+        present = {
+            (r.path, tuple(sorted(r.methods or ())))
+            for r in routes
+            if isinstance(r, Route)
+        }
         for path, handler, methods, name in messages_api.ROUTES:
             wanted = {*methods, "HEAD"} if "GET" in methods else set(methods)
             if (path, tuple(sorted(wanted))) not in present:
@@ -47,8 +50,9 @@ def conversation_routes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-async def hub_(redis_server: RedisServer, key_prefix: str, tmp_path: Path
-               ) -> AsyncIterator[Hub]:
+async def hub_(
+    redis_server: RedisServer, key_prefix: str, tmp_path: Path
+) -> AsyncIterator[Hub]:
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(redis_server.url, key_prefix, data_dir=tmp_path / "data")
     async with running_hub(settings) as running:
@@ -90,10 +94,13 @@ class Api:
             "GET", f"/api/tickets/{ticket_id}/messages", params=params
         )
 
-    async def upload(self, ticket_id: str, data: bytes,
-                     content_type: str = "image/jpeg") -> httpx.Response:
+    async def upload(
+        self, ticket_id: str, data: bytes, content_type: str = "image/jpeg"
+    ) -> httpx.Response:
         return await self.request(
-            "POST", f"/api/tickets/{ticket_id}/photos", content=data,
+            "POST",
+            f"/api/tickets/{ticket_id}/photos",
+            content=data,
             headers={"Content-Type": content_type},
         )
 
@@ -105,16 +112,22 @@ class Api:
 
 @pytest.fixture
 async def users(hub_: Hub) -> AsyncIterator[dict[str, Api]]:
-    apis = {user_id: Api(hub_, user_id)
-            for user_id in ("100001", "100002", "200001", "w1", "w2", "k1")}
+    apis = {
+        user_id: Api(hub_, user_id)
+        for user_id in ("100001", "100002", "200001", "w1", "w2", "k1")
+    }
     apis["anonymous"] = Api(hub_, None)
     yield apis
     for api in apis.values():
         await api.http.aclose()
 
 
-def jpeg(width: int = 64, height: int = 48, exif: Image.Exif | None = None,
-         colour: tuple[int, int, int] = (30, 120, 200)) -> bytes:
+def jpeg(
+    width: int = 64,
+    height: int = 48,
+    exif: Image.Exif | None = None,
+    colour: tuple[int, int, int] = (30, 120, 200),
+) -> bytes:
     out = io.BytesIO()
     image = Image.new("RGB", (width, height), colour)
     image.save(out, "JPEG", exif=exif if exif is not None else Image.Exif())

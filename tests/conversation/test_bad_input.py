@@ -24,18 +24,38 @@ async def ticket_id(users: dict[str, Api]) -> str:
 
 @pytest.mark.parametrize(
     "body",
-    [{"text": ""}, {"text": "  \n "}, {"text": "x" * 2001}, {"text": "\x00\x01\x02bin"},
-     {"text": 42}, {"text": None}, {}, {"text": "ok", "extra": 1},
-     {"text": "ok", "photos": "p1"}, {"text": "ok", "photos": ["p" + "0" * 24] * 7}],
-    ids=["empty", "blank", "huge", "binary", "number", "null", "missing", "extra",
-         "photos-not-list", "too-many-photos"],
+    [
+        {"text": ""},
+        {"text": "  \n "},
+        {"text": "x" * 2001},
+        {"text": "\x00\x01\x02bin"},
+        {"text": 42},
+        {"text": None},
+        {},
+        {"text": "ok", "extra": 1},
+        {"text": "ok", "photos": "p1"},
+        {"text": "ok", "photos": ["p" + "0" * 24] * 7},
+    ],
+    ids=[
+        "empty",
+        "blank",
+        "huge",
+        "binary",
+        "number",
+        "null",
+        "missing",
+        "extra",
+        "photos-not-list",
+        "too-many-photos",
+    ],
 )
 async def test_bad_messages_are_refused_and_not_stored(
     users: dict[str, Api], ticket_id: str, body: dict[str, object]
 ) -> None:
     tenant = users["100001"]
-    answer = await tenant.request("POST", f"/api/tickets/{ticket_id}/messages",
-                                  json=body)
+    answer = await tenant.request(
+        "POST", f"/api/tickets/{ticket_id}/messages", json=body
+    )
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["code"] == "bad_request"
     assert (await tenant.thread(ticket_id)).json()["messages"] == []
@@ -46,10 +66,18 @@ async def test_oversized_and_non_json_bodies_are_refused(
 ) -> None:
     tenant = users["100001"]
     path = f"/api/tickets/{ticket_id}/messages"
-    huge = await tenant.request("POST", path, content=b'{"text":"' + b"x" * 70_000
-                                + b'"}', headers={"Content-Type": "application/json"})
-    binary = await tenant.request("POST", path, content=b"\xff\xfe\x00garbage",
-                                  headers={"Content-Type": "application/json"})
+    huge = await tenant.request(
+        "POST",
+        path,
+        content=b'{"text":"' + b"x" * 70_000 + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+    binary = await tenant.request(
+        "POST",
+        path,
+        content=b"\xff\xfe\x00garbage",
+        headers={"Content-Type": "application/json"},
+    )
     assert (huge.status_code, binary.status_code) == (413, 400)
 
 
@@ -87,8 +115,9 @@ async def test_bad_frames_get_errors_and_the_socket_keeps_working(
     for frame in bad:
         answer = await client.request(frame)
         assert (answer["type"], answer["code"]) == ("error", "bad_request"), frame
-    ok = await client.request({"type": "message", "ticket_id": ticket_id,
-                               "text": SCRIPTY})
+    ok = await client.request(
+        {"type": "message", "ticket_id": ticket_id, "text": SCRIPTY}
+    )
     assert ok["message"]["text"] == SCRIPTY
     assert (await client.request({"type": "ping"}))["type"] == "pong"
 
@@ -99,8 +128,9 @@ async def test_a_flood_of_message_frames_is_rate_limited(
     client = await hub_.connect("100001")
     codes = []
     for number in range(35):
-        answer = await client.request({"type": "message", "ticket_id": ticket_id,
-                                       "text": f"spam {number}"})
+        answer = await client.request(
+            {"type": "message", "ticket_id": ticket_id, "text": f"spam {number}"}
+        )
         codes.append(answer.get("code", answer["type"]))
     assert "rate_limited" in codes
 
@@ -111,8 +141,11 @@ def stored_files(hub: Hub) -> list[Path]:
 
 
 async def test_broken_uploads_get_clear_errors_and_store_nothing(
-    hub_: Hub, users: dict[str, Api], ticket_id: str,
-    redis_client: redis.asyncio.Redis, key_prefix: str,
+    hub_: Hub,
+    users: dict[str, Api],
+    ticket_id: str,
+    redis_client: redis.asyncio.Redis,
+    key_prefix: str,
 ) -> None:
     tenant = users["100001"]
     bomb = io.BytesIO()
@@ -134,11 +167,17 @@ async def test_broken_uploads_get_clear_errors_and_store_nothing(
         assert answer.json()["error"]["code"] in ("bad_request", "too_large")
 
     broken_form = await tenant.request(
-        "POST", f"/api/tickets/{ticket_id}/photos", content=b"--x\r\nbroken",
-        headers={"Content-Type": "multipart/form-data; boundary=x"})
+        "POST",
+        f"/api/tickets/{ticket_id}/photos",
+        content=b"--x\r\nbroken",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
     no_field = await tenant.request(
-        "POST", f"/api/tickets/{ticket_id}/photos", data={"other": "1"},
-        files={"file": ("a.jpg", whole, "image/jpeg")})
+        "POST",
+        f"/api/tickets/{ticket_id}/photos",
+        data={"other": "1"},
+        files={"file": ("a.jpg", whole, "image/jpeg")},
+    )
     assert (broken_form.status_code, no_field.status_code) == (400, 400)
 
     assert stored_files(hub_) == []
@@ -150,8 +189,10 @@ async def test_gps_location_is_gone_from_what_is_stored_and_served(
 ) -> None:
     tenant = users["100001"]
     answer = await tenant.request(
-        "POST", f"/api/tickets/{ticket_id}/photos",
-        files={"photo": ("IMG_0001.jpg", jpeg(exif=gps_exif()), "image/jpeg")})
+        "POST",
+        f"/api/tickets/{ticket_id}/photos",
+        files={"photo": ("IMG_0001.jpg", jpeg(exif=gps_exif()), "image/jpeg")},
+    )
     assert answer.status_code == 201, answer.text
     photo = answer.json()
 

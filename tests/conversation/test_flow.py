@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio
@@ -54,8 +54,9 @@ def next_tuesday_ten() -> str:
     return f"{day.isoformat()}T10:00:00+02:00"
 
 
-async def follow(hub: Hub, user_id: str, ticket_id: str, since: str | None = None
-                 ) -> Inbox:
+async def follow(
+    hub: Hub, user_id: str, ticket_id: str, since: str | None = None
+) -> Inbox:
     client = Inbox(await hub.connect(user_id))
     frame: dict[str, Any] = {"type": "subscribe", "channel": f"ticket:{ticket_id}"}
     if since is not None:
@@ -67,19 +68,25 @@ async def follow(hub: Hub, user_id: str, ticket_id: str, since: str | None = Non
 
 async def next_event(client: Inbox, ticket_id: str) -> dict[str, Any]:
     return await client.take(
-        lambda f: f["type"] == "event" and f["channel"] == f"ticket:{ticket_id}"
-        and f["kind"] in LIVE
+        lambda f: (
+            f["type"] == "event"
+            and f["channel"] == f"ticket:{ticket_id}"
+            and f["kind"] in LIVE
+        )
     )
 
 
 def said(event: dict[str, Any]) -> str:
+    data = event["data"]
     if event["kind"] == "message":
-        return f"{event['data']['by']['id']}: {event['data']['text']}"
-    return f"{event['data']['transition']['by']['id']} -> {event['data']['ticket']['status']}"
+        return f"{data['by']['id']}: {data['text']}"
+    return f"{data['transition']['by']['id']} -> {data['ticket']['status']}"
 
 
 async def test_tenant_agent_and_caretaker_talk_live_in_order(
-    hub_: Hub, users: dict[str, Api], redis_client: redis.asyncio.Redis,
+    hub_: Hub,
+    users: dict[str, Api],
+    redis_client: redis.asyncio.Redis,
     key_prefix: str,
 ) -> None:
     tenant, agent, caretaker = users["100001"], users["k1"], users["w1"]
@@ -89,38 +96,58 @@ async def test_tenant_agent_and_caretaker_talk_live_in_order(
     tenant_ws = await follow(hub_, "100001", ticket_id, since=ticket["position"])
     agent_ws = await follow(hub_, "k1", ticket_id)
     assert (await agent_ws.request({"type": "subscribe", "channel": "dashboard"}))[
-        "type"] == "subscribed"
+        "type"
+    ] == "subscribed"
     assert (await tenant_ws.request({"type": "subscribe", "channel": "tickets:mine"}))[
-        "type"] == "subscribed"
+        "type"
+    ] == "subscribed"
 
     # The tenant sends the report's photo with a first message.
     photo = (await tenant.upload(ticket_id, jpeg())).json()
-    first = await tenant.say(ticket_id, "Het lekt uit het plafond", photos=[photo["id"]])
+    first = await tenant.say(
+        ticket_id, "Het lekt uit het plafond", photos=[photo["id"]]
+    )
     assert first.status_code == 201, first.text
-    hint = await agent_ws.take(lambda f: f.get("channel") == "dashboard"
-                                 and f.get("kind") == "message_hint")
+    hint = await agent_ws.take(
+        lambda f: f.get("channel") == "dashboard" and f.get("kind") == "message_hint"
+    )
     assert hint["data"]["ticket_id"] == ticket_id and "text" not in hint["data"]
     assert hint["data"]["awaiting_reply_since"] == first.json()["at"]
 
     # Typing reaches the others as a signal, then the agent answers by websocket.
     await tenant_ws.send({"type": "typing", "ticket_id": ticket_id})
     typing = await agent_ws.take(lambda f: f["type"] == "signal")
-    assert typing == {"type": "signal", "channel": f"ticket:{ticket_id}",
-                      "kind": "typing", "data": typing["data"]}
-    assert typing["data"]["by"] == {"id": "100001", "role": "tenant",
-                                    "name": "Mevrouw Jansen"}
-    reply = await agent_ws.request({"type": "message", "ticket_id": ticket_id,
-                                    "text": "Komt het van het plafond of de leiding?"})
+    assert typing == {
+        "type": "signal",
+        "channel": f"ticket:{ticket_id}",
+        "kind": "typing",
+        "data": typing["data"],
+    }
+    assert typing["data"]["by"] == {
+        "id": "100001",
+        "role": "tenant",
+        "name": "Mevrouw Jansen",
+    }
+    reply = await agent_ws.request(
+        {
+            "type": "message",
+            "ticket_id": ticket_id,
+            "text": "Komt het van het plafond of de leiding?",
+        }
+    )
     assert reply["type"] == "ok" and reply["message"]["id"] == 2
 
-    read = await tenant_ws.request({"type": "read", "ticket_id": ticket_id,
-                                    "message_id": 2})
+    read = await tenant_ws.request(
+        {"type": "read", "ticket_id": ticket_id, "message_id": 2}
+    )
     assert read["read"]["message_id"] == 2
-    receipt = await agent_ws.take(lambda f: f["type"] == "signal"
-                                    and f["kind"] == "read")
+    receipt = await agent_ws.take(
+        lambda f: f["type"] == "signal" and f["kind"] == "read"
+    )
     assert receipt["data"]["by"]["id"] == "100001"
-    tenant_hint = await tenant_ws.take(lambda f: f.get("channel") == "tickets:mine"
-                                         and f.get("kind") == "message_hint")
+    tenant_hint = await tenant_ws.take(
+        lambda f: f.get("channel") == "tickets:mine" and f.get("kind") == "message_hint"
+    )
     assert tenant_hint["data"]["message_id"] == 1
 
     # The tenant drops off; meanwhile the conversation goes on.
@@ -128,16 +155,21 @@ async def test_tenant_agent_and_caretaker_talk_live_in_order(
     last_position = seen_by_tenant[-1]["id"]
     await tenant_ws.close()
 
-    assert (await tenant.say(ticket_id, "Van het plafond, bij de lamp")).status_code == 201
-    moved = await agent.move(ticket_id, to="assigned", severity="urgent",
-                             note="Beheerder komt kijken")
+    assert (
+        await tenant.say(ticket_id, "Van het plafond, bij de lamp")
+    ).status_code == 201
+    moved = await agent.move(
+        ticket_id, to="assigned", severity="urgent", note="Beheerder komt kijken"
+    )
     assert moved.status_code == 200, moved.text
-    accepted = await caretaker.move(ticket_id, to="accepted",
-                                    planned_for=next_tuesday_ten())
+    accepted = await caretaker.move(
+        ticket_id, to="accepted", planned_for=next_tuesday_ten()
+    )
     assert accepted.status_code == 200, accepted.text
     caretaker_ws = await follow(hub_, "w1", ticket_id)
-    visit = await caretaker_ws.request({"type": "message", "ticket_id": ticket_id,
-                                        "text": "kom ik dinsdag om 10:00"})
+    visit = await caretaker_ws.request(
+        {"type": "message", "ticket_id": ticket_id, "text": "kom ik dinsdag om 10:00"}
+    )
     assert visit["type"] == "ok", visit
 
     # Back again: everything missed, once, in order, then live.
@@ -157,15 +189,19 @@ async def test_tenant_agent_and_caretaker_talk_live_in_order(
         *expected,
     ]
     assert [said(event) for event in seen_by_tenant] == [
-        said(event) for event in agent_saw[:2]]
+        said(event) for event in agent_saw[:2]
+    ]
     assert caught_up[-1]["data"]["by"]["role"] == "caretaker"
     assert accepted.json()["ticket"]["planned_for"] is not None
 
     # The thread over REST has the same messages, the photo, and the receipts.
     thread = (await tenant.thread(ticket_id)).json()
     assert [m["text"] for m in thread["messages"]] == [
-        "Het lekt uit het plafond", "Komt het van het plafond of de leiding?",
-        "Van het plafond, bij de lamp", "kom ik dinsdag om 10:00"]
+        "Het lekt uit het plafond",
+        "Komt het van het plafond of de leiding?",
+        "Van het plafond, bij de lamp",
+        "kom ik dinsdag om 10:00",
+    ]
     assert thread["messages"][0]["photos"][0]["id"] == photo["id"]
     assert {"by": {"id": "100001", "role": "tenant"}, "message_id": 2} in thread["read"]
     assert thread["agent_present"] is True
@@ -186,11 +222,13 @@ async def test_thread_pages_back_in_time(users: dict[str, Api]) -> None:
 
     newest = (await tenant.thread(ticket_id, limit=3)).json()
     assert [m["id"] for m in newest["messages"]] == [5, 6, 7]
-    older = (await tenant.thread(ticket_id, limit=3,
-                                 before=newest["next_before"])).json()
+    older = (
+        await tenant.thread(ticket_id, limit=3, before=newest["next_before"])
+    ).json()
     assert [m["id"] for m in older["messages"]] == [2, 3, 4]
-    oldest = (await tenant.thread(ticket_id, limit=3,
-                                  before=older["next_before"])).json()
+    oldest = (
+        await tenant.thread(ticket_id, limit=3, before=older["next_before"])
+    ).json()
     assert [m["id"] for m in oldest["messages"]] == [1]
     assert oldest["next_before"] is None
 
@@ -204,8 +242,12 @@ async def test_agents_see_who_waits_for_a_reply_and_since_when(
     await tenant.say(ticket_id, "Hallo?")
 
     waiting = (await agent.request("GET", "/api/conversations/waiting")).json()
-    assert {"ticket_id": ticket_id, "since": asked["at"], "status": "submitted",
-            "district": "noord"} in waiting["tickets"]
+    assert {
+        "ticket_id": ticket_id,
+        "since": asked["at"],
+        "status": "submitted",
+        "district": "noord",
+    } in waiting["tickets"]
     thread = (await tenant.thread(ticket_id)).json()
     assert thread["queue_position"] is not None and thread["agent_present"] is False
 

@@ -21,8 +21,10 @@ def gps_exif() -> Image.Exif:
     exif = Image.Exif()
     exif[MAKE] = "PhoneMaker"
     exif[GPS_IFD] = {
-        1: "N", 2: (51.0, 55.0, 21.0),
-        3: "E", 4: (4.0, 28.0, 45.12),
+        1: "N",
+        2: (51.0, 55.0, 21.0),
+        3: "E",
+        4: (4.0, 28.0, 45.12),
     }
     return exif
 
@@ -73,8 +75,16 @@ def test_large_photo_is_scaled_down_to_the_stored_edge() -> None:
         (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "image/png", BadRequest),  # corrupt
         (b"\xff\xd8\xff" + b"\x00" * (images.MAX_UPLOAD_BYTES), "image/jpeg", TooLarge),
     ],
-    ids=["pdf", "svg", "lying-type", "html-type", "no-type", "truncated",
-         "corrupt-png", "too-many-bytes"],
+    ids=[
+        "pdf",
+        "svg",
+        "lying-type",
+        "html-type",
+        "no-type",
+        "truncated",
+        "corrupt-png",
+        "too-many-bytes",
+    ],
 )
 def test_bad_uploads_are_refused(
     data: bytes, content_type: str | None, error: type[Exception]

@@ -31,8 +31,9 @@ async def test_outsiders_get_not_found_over_rest(
     answers = [
         await api.thread(ticket_id),
         await api.say(ticket_id, "mag ik meelezen?"),
-        await api.request("POST", f"/api/tickets/{ticket_id}/read",
-                          json={"message_id": 1}),
+        await api.request(
+            "POST", f"/api/tickets/{ticket_id}/read", json={"message_id": 1}
+        ),
         await api.upload(ticket_id, jpeg()),
         await api.request("GET", conversation["url"]),
         await api.request("GET", conversation["url"] + "?size=thumb"),
@@ -76,8 +77,9 @@ async def test_conversation_frames_before_auth_close_the_socket(
     hub_: Hub, conversation: dict[str, str]
 ) -> None:
     client = await hub_.connect()
-    await client.send({"type": "message", "ticket_id": conversation["ticket"],
-                       "text": "hallo"})
+    await client.send(
+        {"type": "message", "ticket_id": conversation["ticket"], "text": "hallo"}
+    )
     assert await client.closed_with() == 4401
 
 
@@ -85,8 +87,13 @@ async def test_guessed_and_malformed_photo_urls_are_not_found(
     users: dict[str, Api], conversation: dict[str, str]
 ) -> None:
     tenant = users["100001"]
-    for photo_id in ["p" + secrets.token_hex(12), "p../../etc/passwd", "P" + "0" * 24,
-                     conversation["photo"] + "x", "%2e%2e%2fsecret-key"]:
+    for photo_id in [
+        "p" + secrets.token_hex(12),
+        "p../../etc/passwd",
+        "P" + "0" * 24,
+        conversation["photo"] + "x",
+        "%2e%2e%2fsecret-key",
+    ]:
         answer = await tenant.request("GET", f"/api/photos/{photo_id}")
         assert answer.status_code == 404, photo_id
     assert (await tenant.request("GET", conversation["url"])).status_code == 200
@@ -113,8 +120,9 @@ async def test_a_photo_cannot_be_sent_on_another_ticket_or_by_someone_else(
 
     wrong_ticket = await tenant.say(conversation["ticket"], "", photos=[stray["id"]])
     not_theirs = await agent.say(other_ticket, "", photos=[stray["id"]])
-    sent_twice = await tenant.say(conversation["ticket"], "",
-                                  photos=[conversation["photo"]])
+    sent_twice = await tenant.say(
+        conversation["ticket"], "", photos=[conversation["photo"]]
+    )
     assert [a.status_code for a in (wrong_ticket, not_theirs, sent_twice)] == [400] * 3
     # Nothing was half-sent.
     assert len((await tenant.thread(conversation["ticket"])).json()["messages"]) == 1
@@ -139,9 +147,11 @@ async def test_a_cancelled_ticket_is_read_only(
     tenant, agent, ticket_id = users["100001"], users["k1"], conversation["ticket"]
     assert (await tenant.move(ticket_id, to="cancelled")).status_code == 200
 
-    for answer in [await tenant.say(ticket_id, "toch nog iets"),
-                   await agent.say(ticket_id, "jammer"),
-                   await tenant.upload(ticket_id, jpeg())]:
+    for answer in [
+        await tenant.say(ticket_id, "toch nog iets"),
+        await agent.say(ticket_id, "jammer"),
+        await tenant.upload(ticket_id, jpeg()),
+    ]:
         assert answer.status_code == 409
         assert answer.json()["error"]["status"] == "cancelled"
     thread = (await tenant.thread(ticket_id)).json()

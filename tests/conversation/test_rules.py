@@ -25,8 +25,9 @@ AGENT = User(id="k1", role=Role.AGENT, name="Kim")
 
 
 def ticket(status: str = "submitted", assignee: str = "") -> Participant:
-    return Participant(status=status, tenant="100001", district="noord",
-                       assignee=assignee)
+    return Participant(
+        status=status, tenant="100001", district="noord", assignee=assignee
+    )
 
 
 def test_readers_are_the_people_on_the_ticket() -> None:
@@ -54,8 +55,14 @@ def test_a_finished_ticket_is_read_only_for_everyone(status: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "photos"),
-    [("", 0), ("   \n\t", 0), ("x" * (MAX_TEXT + 1), 0), ("bin\x00ary", 0),
-     ("\x1b[31mred", 0), ("del\x7f", 1)],
+    [
+        ("", 0),
+        ("   \n\t", 0),
+        ("x" * (MAX_TEXT + 1), 0),
+        ("bin\x00ary", 0),
+        ("\x1b[31mred", 0),
+        ("del\x7f", 1),
+    ],
     ids=["empty", "blank", "too-long", "nul", "escape", "del"],
 )
 def test_bad_text_is_refused(text: str, photos: int) -> None:
@@ -65,8 +72,13 @@ def test_bad_text_is_refused(text: str, photos: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "photos"),
-    [("", 1), ("x" * MAX_TEXT, 0), ("<script>alert(1)</script>", 0),
-     ("regel 1\r\nregel 2\tinspringen", 0), ("🚿 lekt 💧", 0)],
+    [
+        ("", 1),
+        ("x" * MAX_TEXT, 0),
+        ("<script>alert(1)</script>", 0),
+        ("regel 1\r\nregel 2\tinspringen", 0),
+        ("🚿 lekt 💧", 0),
+    ],
 )
 def test_text_as_people_write_it_is_accepted(text: str, photos: int) -> None:
     check_text(text, photos)

@@ -51,6 +51,7 @@ class Demo:
     could fill and block it)."""
 
     def __init__(self, data_dir: Path, *args: str) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
@@ -114,33 +115,48 @@ def until(check: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def embedded_redis_under(folder: Path) -> list[int]:
-    """Pids of redis-server processes whose --dir lies under `folder`."""
+    """Pids of redis-server processes whose data folder lies under `folder`.
+
+    Redis rewrites its command line into a process title ("redis-server
+    127.0.0.1:port"), so `--dir` cannot be read back from it; but Redis
+    changes into its `--dir` at start, so its working directory is that folder.
+    """
     found = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = process.info["cmdline"] or []
-        if not cmdline or "redis-server" not in Path(cmdline[0]).name:
+    for process in psutil.process_iter(["name", "cwd"]):
+        if process.info["name"] != "redis-server" or not process.info["cwd"]:
             continue
-        if "--dir" in cmdline:
-            where = cmdline[cmdline.index("--dir") + 1]
-            if Path(where).resolve().is_relative_to(folder.resolve()):
-                found.append(process.pid)
+        if Path(process.info["cwd"]).resolve().is_relative_to(folder.resolve()):
+            found.append(process.pid)
     return found
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Iterator[Path]:
+def demos(tmp_path: Path) -> Iterator[Callable[..., Demo]]:
+    """Start demos in one data folder; whatever happens, none outlives the test."""
     folder = tmp_path / "data"
-    yield folder
-    for pid in embedded_redis_under(folder):  # never leave one behind, even on failure
+    started: list[Demo] = []
+
+    def start(*args: str) -> Demo:
+        demo = Demo(folder, *args)
+        started.append(demo)
+        return demo
+
+    yield start
+    for demo in started:
+        if demo.process.poll() is None:
+            demo.process.kill()
+            demo.process.wait()
+    for pid in embedded_redis_under(folder):
         psutil.Process(pid).kill()
 
 
 def test_demo_serves_real_districts_stops_cleanly_and_keeps_tickets(
-    data_dir: Path,
+    demos: Callable[..., Demo],
 ) -> None:
-    demo = Demo(data_dir, "--duration", "8")
+    demo = demos("--duration", "8")
     logins = demo.wait_live()
     assert {"tenant", "caretaker", "agent"} <= logins.keys(), demo.output()
+    assert embedded_redis_under(demo.data_dir), "no embedded Redis in the data folder"
 
     with httpx.Client(base_url=demo.url, timeout=TIMEOUT) as http:
         assert http.get("/tenant").status_code == 200
@@ -171,28 +187,28 @@ def test_demo_serves_real_districts_stops_cleanly_and_keeps_tickets(
     assert demo.wait_exit(8 + TIMEOUT * 4) == 0, demo.stderr()
     assert "Traceback" not in demo.stderr()
     assert "Demo stopped" in demo.output()
-    assert embedded_redis_under(data_dir) == []
+    assert embedded_redis_under(demo.data_dir) == []
 
-    again = Demo(data_dir, "--duration", "1")
+    again = demos("--duration", "1")
     logins = again.wait_live()
     with httpx.Client(base_url=again.url, timeout=TIMEOUT) as http:
         auth = {"Authorization": f"Bearer {again.token(http, logins['agent'])}"}
         response = http.get(f"/api/tickets/{first_run_ticket}", headers=auth)
         assert response.status_code == 200, response.text
     assert again.wait_exit(TIMEOUT * 4) == 0, again.stderr()
-    assert embedded_redis_under(data_dir) == []
+    assert embedded_redis_under(demo.data_dir) == []
 
 
-def test_sigterm_stops_the_demo_with_status_zero(data_dir: Path) -> None:
-    demo = Demo(data_dir)
+def test_sigterm_stops_the_demo_with_status_zero(demos: Callable[..., Demo]) -> None:
+    demo = demos()
     demo.wait_live()
-    until(lambda: embedded_redis_under(data_dir), TIMEOUT, "the embedded Redis")
+    until(lambda: embedded_redis_under(demo.data_dir), TIMEOUT, "the embedded Redis")
 
     demo.process.send_signal(signal.SIGTERM)
 
     assert demo.wait_exit(TIMEOUT * 2) == 0, demo.stderr()
     assert "Traceback" not in demo.stderr()
-    assert embedded_redis_under(data_dir) == []
+    assert embedded_redis_under(demo.data_dir) == []
 
 
 # -- what the actors decide ----------------------------------------------------

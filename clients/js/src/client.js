@@ -155,6 +155,23 @@ export class HomiClient extends Emitter {
    * Caretakers on duty: share a position. The hub answers only when it refuses
    * one; such errors arrive as `error` events.
    */
+  /** Write on a ticket's conversation; resolves with the stored message. */
+  async sendMessage(ticketId, text, photos = []) {
+    const reply = await this.request({ type: 'message', ticket_id: ticketId, text, photos });
+    return reply.message;
+  }
+
+  /** "I am typing" on a ticket: no reply; the hub passes on one per 2 s at most. */
+  sendTyping(ticketId) {
+    this.send({ type: 'typing', ticket_id: ticketId });
+  }
+
+  /** Move this user's read marker on a ticket up to `messageId`. */
+  async markRead(ticketId, messageId) {
+    const reply = await this.request({ type: 'read', ticket_id: ticketId, message_id: messageId });
+    return reply.read;
+  }
+
   sendLocation({ lat, lon, accuracy, ts }) {
     const frame = { type: 'location', lat, lon };
     if (accuracy != null) frame.accuracy = accuracy;
@@ -375,6 +392,7 @@ export class HomiClient extends Emitter {
     if (subscription?.active) {
       if (frame.type === 'subscribed') subscription._subscribed(frame);
       else if (frame.type === 'event') subscription._event(frame);
+      else if (frame.type === 'signal') subscription._signal(frame);
       else if (frame.type === 'reset') {
         subscription._reset(frame);
         this.emit('reset', frame);

@@ -35,10 +35,32 @@ export class HomiApi {
     return this.call('POST', path, body, headers);
   }
 
+  /** Upload one photo (a File or Blob) for a coming message on a ticket. */
+  async uploadPhoto(ticketId, blob) {
+    return this.call('POST', `/api/tickets/${encodeURIComponent(ticketId)}/photos`, blob,
+      { 'Content-Type': blob.type || 'application/octet-stream' });
+  }
+
+  /** A photo's bytes as a Blob (photos need the token, so no plain <img src>). */
+  async photoBlob(url) {
+    const headers = this.token ? { Authorization: `Bearer ${this.token}` } : {};
+    let response;
+    try {
+      response = await this._fetch(`${this.baseUrl}${url}`, { headers });
+    } catch (error) {
+      throw new HomiError('unavailable', `the hub cannot be reached: ${error.message}`);
+    }
+    if (!response.ok) throw new HomiError('not_found', `HTTP ${response.status}`,
+      { status: response.status });
+    return response.blob();
+  }
+
   async call(method, path, body, headers = {}) {
     const init = { method, headers: { Accept: 'application/json', ...headers } };
     if (this.token) init.headers.Authorization = `Bearer ${this.token}`;
-    if (body !== undefined) {
+    if (body instanceof Blob) {
+      init.body = body; // sent as it is, with the Content-Type the caller set
+    } else if (body !== undefined) {
       init.headers['Content-Type'] = 'application/json';
       init.body = JSON.stringify(body);
     }

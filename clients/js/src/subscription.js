@@ -24,7 +24,8 @@ export class Subscription {
   /**
    * @param {object} client the HomiClient (for unsubscribe)
    * @param {string} channel
-   * @param {object} handlers onSnapshot, onEvent, onReset, onError; since; queueLimit
+   * @param {object} handlers onSnapshot, onEvent, onSignal, onReset, onError; since;
+   *   queueLimit
    */
   constructor(client, channel, handlers = {}) {
     this.client = client;
@@ -70,6 +71,11 @@ export class Subscription {
     this._push(frame);
     if (frame.kind === 'snapshot') this.handlers.onSnapshot?.(frame.data, frame);
     else this.handlers.onEvent?.(frame);
+  }
+
+  /** A live-only signal (typing, read): no position, never replayed. */
+  _signal(frame) {
+    this.handlers.onSignal?.(frame);
   }
 
   _reset(frame) {

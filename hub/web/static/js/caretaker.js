@@ -8,6 +8,7 @@ import {
   attachConnectionBanner, el, onLanguageChange, setUpLanguageSwitch, setUpLogin, t,
   translatePage,
 } from './common.js';
+import { ConversationShelf } from './conversation.js';
 import { TicketBook, categoryText, statusBadge, timelineList } from './tickets.js';
 
 const $ = (id) => document.getElementById(id);
@@ -34,6 +35,7 @@ $('logout').addEventListener('click', async () => {
 });
 
 async function start({ api, client, user }) {
+  state.shelf = new ConversationShelf({ api, client, user });
   Object.assign(state, { api, client, user });
   $('login-section').hidden = true;
   $('app').hidden = false;
@@ -163,6 +165,10 @@ function actionsFor(ticket) {
 }
 
 function renderTickets() {
+  state.shelf.keepFocus(renderTicketList);
+}
+
+function renderTicketList() {
   const open = state.book.list().filter(({ ticket }) => !DONE.has(ticket.status)
     && (!ticket.assignee || ticket.assignee === state.user.id || ticket.status === 'assigned'));
   $('tickets-empty').hidden = open.length > 0;
@@ -182,6 +188,7 @@ function renderTickets() {
       ticket.place ? el('p', { class: 'muted', text: ticket.place }) : null,
       ticket.description ? el('p', { class: 'ticket__description', text: ticket.description }) : null,
       timelineList(timeline),
+      state.shelf.disclosure(ticket.id),
       needsNote ? el('div', { class: 'form' },
         el('label', { for: noteId, text: t('caretaker.note') }),
         el('textarea', { id: noteId, rows: 2, maxlength: 2000 })) : null,

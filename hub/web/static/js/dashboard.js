@@ -15,6 +15,7 @@ import {
   ago, attachConnectionBanner, createMap, el, onLanguageChange, presenceWords,
   setUpLanguageSwitch, setUpLogin, t, translatePage,
 } from './common.js';
+import { ConversationShelf } from './conversation.js';
 import { categoryText } from './tickets.js';
 
 const $ = (id) => document.getElementById(id);
@@ -42,7 +43,8 @@ const session = setUpLogin({ form: $('login'), errorBox: $('login-error'), role:
   onReady: start });
 $('logout').addEventListener('click', () => session.logout());
 
-async function start({ api, client }) {
+async function start({ api, client, user }) {
+  state.shelf = new ConversationShelf({ api, client, user });
   state.api = api;
   $('login-section').hidden = true;
   $('app').hidden = false;
@@ -199,6 +201,10 @@ function renderCounts() {
 }
 
 function renderQueue() {
+  state.shelf.keepFocus(renderQueueList);
+}
+
+function renderQueueList() {
   $('queue-empty').hidden = state.queue.length > 0;
   $('queue').replaceChildren(...state.queue.map((ticket) => {
     const severityId = `severity-${ticket.id}`;
@@ -222,7 +228,8 @@ function renderQueue() {
         el('button', { type: 'button', class: 'button', dataset: { action: 'advise' },
           text: t('dashboard.advise'), onclick: () => triage(ticket, 'advised', severityId, noteId) }),
         el('button', { type: 'button', class: 'button button--primary', dataset: { action: 'assign' },
-          text: t('dashboard.assign'), onclick: () => triage(ticket, 'assigned', severityId, noteId) })));
+          text: t('dashboard.assign'), onclick: () => triage(ticket, 'assigned', severityId, noteId) })),
+      state.shelf.disclosure(ticket.id));
   }));
 }
 

@@ -10,6 +10,7 @@ import {
   ago, attachConnectionBanner, clock, createMap, el, epochMs, onLanguageChange, presenceWords,
   randomId, setUpLanguageSwitch, setUpLogin, t, translatePage,
 } from './common.js';
+import { ConversationShelf } from './conversation.js';
 import { TicketBook, categoryText, statusBadge, timelineList } from './tickets.js';
 
 const POSITION_STALE_MS = 2 * 60_000;
@@ -37,6 +38,7 @@ const session = setUpLogin({
 $('logout').addEventListener('click', () => session.logout());
 
 async function start({ api, client, user }) {
+  state.shelf = new ConversationShelf({ api, client, user });
   $('login-section').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
@@ -218,6 +220,7 @@ function setUpReportForm(api) {
         category: String(data.get('category')), description, place: String(data.get('place')),
       }, { 'Idempotency-Key': key });
       state.book.apply({ data: { ticket, transition: null } });
+      await sendReportPhotos(api, ticket.id, [...$('report-photos').files]);
       renderTickets();
       form.reset();
       key = randomId();
@@ -230,6 +233,14 @@ function setUpReportForm(api) {
   });
 }
 
+/** The report's photos go into its conversation, as its first message. */
+async function sendReportPhotos(api, ticketId, files) {
+  if (!files.length) return;
+  const photos = [];
+  for (const file of files) photos.push((await api.uploadPhoto(ticketId, file)).id);
+  await api.post(`/api/tickets/${ticketId}/messages`, { text: '', photos });
+}
+
 async function reloadTickets(api) {
   try {
     await state.book.reload(api);
@@ -240,6 +251,10 @@ async function reloadTickets(api) {
 }
 
 function renderTickets() {
+  state.shelf.keepFocus(renderTicketList);
+}
+
+function renderTicketList() {
   const entries = state.book.list();
   $('tickets-empty').hidden = entries.length > 0;
   $('tickets').replaceChildren(...entries.map(({ ticket, timeline }) => el('li', {
@@ -251,5 +266,6 @@ function renderTickets() {
   ticket.description ? el('p', { class: 'ticket__description', text: ticket.description }) : null,
   ticket.planned_for ? el('p', { class: 'ticket__plan',
     text: t('ticket.visit_planned', { when: clock(ticket.planned_for) }) }) : null,
-  timelineList(timeline))));
+  timelineList(timeline),
+  state.shelf.disclosure(ticket.id))));
 }

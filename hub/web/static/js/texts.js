@@ -285,4 +285,48 @@ const en = {
   'dashboard.total': 'Total',
 };
 
+// The conversation on a ticket (conversation.js).
+Object.assign(nl, {
+  'chat.heading': 'Gesprek over deze melding',
+  'chat.your_message': 'Uw bericht',
+  'chat.add_photos': "Foto's toevoegen (camera of galerij)",
+  'chat.send': 'Versturen',
+  'chat.empty': 'Schrijf een bericht of kies een foto.',
+  'chat.failed': 'Versturen lukte niet: {reason}',
+  'chat.you': 'U',
+  'chat.read_by': 'Gelezen door {who}',
+  'chat.photo': 'Foto bij het bericht',
+  'chat.photo_missing': 'Foto niet beschikbaar',
+  'chat.read_only': 'Deze melding is afgesloten; het gesprek kan alleen nog gelezen worden.',
+  'chat.agent_here': 'Een medewerker van de klantenservice is nu bij u.',
+  'chat.queue': 'Uw melding is nummer {n} in de rij bij de klantenservice.',
+  'chat.waiting_since': 'Wacht op antwoord sinds {ago}',
+  'chat.typing': '{who} typt…',
+  'report.photos': "Foto's (mag ook later)",
+  'role.tenant': 'huurder',
+  'role.agent': 'klantenservice',
+  'role.caretaker': 'wijkbeheerder',
+});
+Object.assign(en, {
+  'chat.heading': 'Conversation about this report',
+  'chat.your_message': 'Your message',
+  'chat.add_photos': 'Add photos (camera or gallery)',
+  'chat.send': 'Send',
+  'chat.empty': 'Write a message or choose a photo.',
+  'chat.failed': 'Sending failed: {reason}',
+  'chat.you': 'You',
+  'chat.read_by': 'Read by {who}',
+  'chat.photo': 'Photo with the message',
+  'chat.photo_missing': 'Photo not available',
+  'chat.read_only': 'This report is closed; the conversation can only be read.',
+  'chat.agent_here': 'A customer service agent is with you now.',
+  'chat.queue': 'Your report is number {n} in the customer service queue.',
+  'chat.waiting_since': 'Waiting for a reply since {ago}',
+  'chat.typing': '{who} is typing…',
+  'report.photos': 'Photos (can also be added later)',
+  'role.tenant': 'tenant',
+  'role.agent': 'customer service',
+  'role.caretaker': 'caretaker',
+});
+
 export const TEXTS = { nl, en };
