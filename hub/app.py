@@ -33,6 +33,7 @@ from starlette.websockets import WebSocket
 
 from hub.api import auth as auth_api
 from hub.api import districts as districts_api
+from hub.api import messages as messages_api
 from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
 from hub.auth.tokens import TokenSigner
@@ -45,6 +46,8 @@ from hub.errors import CloseCode, HubError, Unavailable
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
 from hub.redis_server import EmbeddedRedis, start_embedded_redis
+from hub.media.storage import DiskMediaStore
+from hub.tickets.conversation import Conversation
 from hub.tickets.service import TicketService
 from hub.ws.session import Session
 
@@ -190,7 +193,7 @@ def api_routes() -> list[BaseRoute]:
             methods=["GET"],
         ),
     ]
-    for path, handler, methods, name in tickets_api.ROUTES:
+    for path, handler, methods, name in [*tickets_api.ROUTES, *messages_api.ROUTES]:
         routes.append(Route(path, api(handler, name), methods=methods))
     return routes
 
@@ -307,6 +310,9 @@ async def build_context(
         tokens=TokenSigner(secret, settings.token_ttl),
         metrics=metrics_,
         tickets=TicketService(client, settings, metrics_, directory),
+        conversation=Conversation(
+            client, settings, broker.publish, DiskMediaStore(settings.data_dir / "media")
+        ),
     )
 
 

@@ -16,6 +16,7 @@ from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore
 
 if TYPE_CHECKING:
+    from hub.tickets.conversation import Conversation
     from hub.tickets.service import TicketService
     from hub.ws.session import Session
 
@@ -30,5 +31,6 @@ class HubContext:
     tokens: TokenSigner
     metrics: HubMetrics
     tickets: TicketService
+    conversation: Conversation
     sessions: set[Session] = field(default_factory=set)
     accepting: bool = True

@@ -25,7 +25,6 @@ from hub.api.common import JSONResponse, current_user, hub_of, read_model
 from hub.context import HubContext
 from hub.errors import BadRequest, TooLarge
 from hub.media import images
-from hub.media.storage import DiskMediaStore
 from hub.tickets.conversation import (
     DEFAULT_PAGE,
     MAX_PAGE,
@@ -40,17 +39,8 @@ MULTIPART_OVERHEAD = 64 * 1024
 
 
 def conversation_of(hub: HubContext) -> Conversation:
-    """The process's conversation service, made on first use.
-
-    Uses `hub.conversation` when the app builds one; else makes it here, with
-    photos on disk under the data folder, and keeps it on the context.
-    """
-    found: Conversation | None = getattr(hub, "conversation", None)
-    if found is None:
-        media = DiskMediaStore(hub.settings.data_dir / "media")
-        found = Conversation(hub.redis, hub.settings, hub.broker.publish, media)
-        hub.conversation = found  # type: ignore[attr-defined]
-    return found
+    """The process's conversation service."""
+    return hub.conversation
 
 
 class MessageBody(BaseModel):

@@ -1,23 +1,15 @@
-"""A hub under uvicorn with the conversation routes, logged-in users, photos.
-
-Until `hub/app.py` wires `hub.api.messages.ROUTES` itself, the fixture adds
-them to the app's routes; once wired, nothing is added twice.
-"""
+"""A hub under uvicorn with logged-in users, and photos to upload."""
 
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
-from starlette.routing import BaseRoute, Route
-
-import hub.app
-from hub.api import messages as messages_api
 from tests.conftest import RedisServer
 from tests.harness import Hub, hub_settings, load_directory, running_hub
 
@@ -26,27 +18,6 @@ REPORT = {
     "description": "Lekkage onder het aanrecht",
     "place": "keuken",
 }
-
-
-@pytest.fixture(autouse=True)
-def conversation_routes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    original = hub.app.api_routes
-
-    def with_conversation() -> list[BaseRoute]:
-        routes = original()
-        present = {
-            (r.path, tuple(sorted(r.methods or ())))
-            for r in routes
-            if isinstance(r, Route)
-        }
-        for path, handler, methods, name in messages_api.ROUTES:
-            wanted = {*methods, "HEAD"} if "GET" in methods else set(methods)
-            if (path, tuple(sorted(wanted))) not in present:
-                routes.append(Route(path, hub.app.api(handler, name), methods=methods))
-        return routes
-
-    monkeypatch.setattr(hub.app, "api_routes", with_conversation)
-    yield
 
 
 @pytest.fixture

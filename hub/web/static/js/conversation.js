@@ -56,15 +56,18 @@ export class ConversationPanel {
     el('button', { type: 'submit', class: 'button button--primary', text: t('chat.send') }),
     this.error);
     this.text.addEventListener('input', () => this.typing());
-    this.node = el('section', { class: 'conversation', dataset: { ticket: id },
+    this.node = el('section', { class: 'conversation', dataset: { conversation: id },
       'aria-label': t('chat.heading') },
     el('h4', { class: 'conversation__heading', text: t('chat.heading') }),
-    this.statusLine, this.list, this.typingLine, this.form);
+    this.statusLine, this.list, this.typingLine);
   }
 
   /** Follow the ticket live and load the thread. */
   open() {
     if (this.subscription) return;
+    // The form joins the page only when opened: a list of tickets stays
+    // free of fields nobody is using.
+    if (!this.form.isConnected) this.node.append(this.form);
     this.subscription = this.client.subscribe(`ticket:${this.ticketId}`, {
       onSubscribed: (_, { resumed }) => { if (!resumed) this.load(); },
       onEvent: (event) => this.onEvent(event),
@@ -265,7 +268,8 @@ export class ConversationShelf {
     let entry = this.panels.get(ticketId);
     if (!entry) {
       const panel = new ConversationPanel({ ...this.options, ticketId });
-      const node = el('details', { class: 'conversation-toggle', dataset: { ticket: ticketId } },
+      const node = el('details', { class: 'conversation-toggle',
+        dataset: { conversationToggle: ticketId } },
         el('summary', { text: t('chat.heading') }), panel.node);
       node.addEventListener('toggle', () => { if (node.open) panel.open(); });
       entry = { panel, node };
