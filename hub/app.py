@@ -20,12 +20,17 @@ from typing import Any
 
 import redis.asyncio
 import redis.exceptions
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import FileResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    FileResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -43,10 +48,10 @@ from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
 from hub.errors import CloseCode, HubError, Unavailable
+from hub.media.storage import DiskMediaStore
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
 from hub.redis_server import EmbeddedRedis, start_embedded_redis
-from hub.media.storage import DiskMediaStore
 from hub.tickets.conversation import Conversation
 from hub.tickets.service import TicketService
 from hub.ws.session import Session
@@ -67,7 +72,7 @@ async def resolve_secret_key(settings: Settings, client: redis.asyncio.Redis) ->
     key = f"{settings.key_prefix}secret-key"
     await client.set(key, secrets.token_urlsafe(48), nx=True)
     stored = await client.get(key)
-    return str(stored.decode())
+    return stored.decode() if isinstance(stored, bytes) else str(stored)
 
 
 def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
@@ -136,7 +141,9 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     hub: HubContext = request.app.state.hub
-    return Response(generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(
+        generate_latest(hub.metrics.registry), media_type=CONTENT_TYPE_LATEST
+    )
 
 
 def page(name: str) -> Callable[[Request], Awaitable[Response]]:
@@ -165,7 +172,9 @@ def api(
             return error_response(error)
         except (redis.exceptions.RedisError, OSError):
             logger.warning("request %s failed: Redis unavailable", name)
-            return error_response(Unavailable("the hub cannot reach its store; try again"))
+            return error_response(
+                Unavailable("the hub cannot reach its store; try again")
+            )
         finally:
             hub: HubContext = request.app.state.hub
             hub.metrics.http_latency.labels(name).observe(time.perf_counter() - started)
@@ -177,7 +186,10 @@ async def page_config(request: Request) -> Response:
     """What the pages need to know before login: the map tiles to use."""
     hub: HubContext = request.app.state.hub
     return JSONResponse(
-        {"tile_url": hub.settings.tile_url, "tile_attribution": hub.settings.tile_attribution}
+        {
+            "tile_url": hub.settings.tile_url,
+            "tile_attribution": hub.settings.tile_attribution,
+        }
     )
 
 
@@ -186,7 +198,11 @@ def api_routes() -> list[BaseRoute]:
         Route("/api/config", api(page_config, "config"), methods=["GET"]),
         Route("/api/login", api(auth_api.login, "login"), methods=["POST"]),
         Route("/api/me", api(auth_api.me, "me"), methods=["GET"]),
-        Route("/api/districts", api(districts_api.list_districts, "districts"), methods=["GET"]),
+        Route(
+            "/api/districts",
+            api(districts_api.list_districts, "districts"),
+            methods=["GET"],
+        ),
         Route(
             "/api/districts/{district_id}",
             api(districts_api.get_district, "district"),
@@ -226,7 +242,9 @@ def create_app(settings: Settings | None = None) -> HubApp:
         listener_client = redis_client(url, retries=0)
         hub = await build_context(settings, client, listener_client)
         app.state.hub = hub
-        sweeper = Sweeper(hub.presence, interval=min(1.0, settings.presence_timeout / 10))
+        sweeper = Sweeper(
+            hub.presence, interval=min(1.0, settings.presence_timeout / 10)
+        )
         await hub.broker.start()
         sweeper.start()
         try:
@@ -251,10 +269,14 @@ def create_app(settings: Settings | None = None) -> HubApp:
         Route("/dashboard", page("dashboard")),
     ]
     if (WEB_ROOT / "static").is_dir():
-        routes.append(Mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static"))
+        routes.append(
+            Mount("/static", StaticFiles(directory=WEB_ROOT / "static"), name="static")
+        )
     exception_handlers: dict[Any, Any] = {404: not_found, 405: method_not_allowed}
     return HubApp(
-        Starlette(routes=routes, lifespan=lifespan, exception_handlers=exception_handlers)
+        Starlette(
+            routes=routes, lifespan=lifespan, exception_handlers=exception_handlers
+        )
     )
 
 
@@ -271,7 +293,10 @@ def redis_client(url: str, *, retries: int = 3) -> redis.asyncio.Redis:
         health_check_interval=10,
         socket_connect_timeout=5,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries),
-        retry_on_error=[redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+        retry_on_error=[
+            redis.exceptions.ConnectionError,
+            redis.exceptions.TimeoutError,
+        ],
     )
     return redis.asyncio.Redis.from_pool(pool)  # owns the pool: aclose() closes it
 
@@ -311,7 +336,10 @@ async def build_context(
         metrics=metrics_,
         tickets=TicketService(client, settings, metrics_, directory),
         conversation=Conversation(
-            client, settings, broker.publish, DiskMediaStore(settings.data_dir / "media")
+            client,
+            settings,
+            broker.publish,
+            DiskMediaStore(settings.data_dir / "media"),
         ),
     )
 
@@ -324,7 +352,9 @@ async def shutdown(hub: HubContext) -> None:
         return
     logger.info("closing %d connection(s) for shutdown", len(sessions))
     await asyncio.wait(
-        [asyncio.ensure_future(s.close(CloseCode.SERVICE_RESTART, "hub restarting"))
-         for s in sessions],
+        [
+            asyncio.ensure_future(s.close(CloseCode.SERVICE_RESTART, "hub restarting"))
+            for s in sessions
+        ],
         timeout=SHUTDOWN_GRACE,
     )

@@ -52,7 +52,9 @@ def listening_socket(host: str, port: int, send_buffer: int) -> socket.socket:
             raise click.ClickException(
                 f"port {port} on {host} is already in use; choose another with --port"
             ) from None
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}"
+        ) from None
     sock.listen(2048)
     sock.set_inheritable(True)
     return sock
@@ -117,7 +119,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to listen on."
+)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
 def serve(host: str, port: int) -> None:
     """Run one hub process (configuration from HUB_* variables and REDIS_URL)."""
@@ -168,7 +172,9 @@ def directory_load(file: Path) -> None:
         where = ".".join(str(part) for part in first["loc"]) or "file"
         raise click.ClickException(f"{file}: {where}: {first['msg']}") from None
     counts = asyncio.run(_with_store(settings, lambda store: store.load(parsed)))
-    click.echo(", ".join(f"{count} {name}" for name, count in counts.items()) + " loaded")
+    click.echo(
+        ", ".join(f"{count} {name}" for name, count in counts.items()) + " loaded"
+    )
 
 
 @main.group()
@@ -177,7 +183,9 @@ def users() -> None:
 
 
 @users.command("add")
-@click.option("--role", required=True, type=click.Choice(["tenant", "caretaker", "agent"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["tenant", "caretaker", "agent"])
+)
 @click.option("--id", "user_id", required=True, help="Customer number or employee id.")
 @click.option("--name", required=True)
 @click.option("--district", "districts", multiple=True, help="Repeat for several.")
@@ -186,7 +194,9 @@ def users_add(role: str, user_id: str, name: str, districts: tuple[str, ...]) ->
     from hub.directory.model import ID_RE, Role
 
     if not ID_RE.match(user_id):
-        raise click.BadParameter("lowercase letters, digits, - and _ only", param_hint="--id")
+        raise click.BadParameter(
+            "lowercase letters, digits, - and _ only", param_hint="--id"
+        )
     if role == "agent" and districts:
         raise click.BadParameter("agents have no district", param_hint="--district")
     if role != "agent" and not districts:
@@ -209,9 +219,16 @@ def users_add(role: str, user_id: str, name: str, districts: tuple[str, ...]) ->
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--duration", type=click.FloatRange(min=1), help="Stop after this many seconds.")
-@click.option("--speed", default=1.0, show_default=True, type=click.FloatRange(0.1, 100),
-              help="How much faster than real time the demo's world runs.")
+@click.option(
+    "--duration", type=click.FloatRange(min=1), help="Stop after this many seconds."
+)
+@click.option(
+    "--speed",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 100),
+    help="How much faster than real time the demo's world runs.",
+)
 def demo(host: str, port: int, duration: float | None, speed: float) -> None:
     """Start the hub with a live demo on real Rotterdam data."""
     from hub.demo.runner import run_demo

@@ -15,17 +15,30 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
 
 REDACTED_FIELDS = frozenset(
-    {"token", "password", "password_hash", "secret", "authorization",
-     "lat", "lon", "latitude", "longitude", "location"}
+    {
+        "token",
+        "password",
+        "password_hash",
+        "secret",
+        "authorization",
+        "lat",
+        "lon",
+        "latitude",
+        "longitude",
+        "location",
+    }
 )
 
 
-def redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def redact(
+    _: Any, __: str, event: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     for name in event.keys() & REDACTED_FIELDS:
         event[name] = "[redacted]"
     # uvicorn attaches an ANSI-coloured copy of some messages; one is enough.

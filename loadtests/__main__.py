@@ -6,6 +6,7 @@
     python -m loadtests run --profile idle --subscribers 10000 --servers hub
     python -m loadtests report loadtests/results/<timestamp>
     python -m loadtests profile --subscribers 1000 --rate 20
+    python -m loadtests tickets --tenants 2000 --transitions 4000 --concurrency 16
 
 Every run writes `loadtests/results/<timestamp>/` with report.md, report.json,
 plots and the servers' logs.
@@ -16,7 +17,9 @@ from __future__ import annotations
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,7 +50,13 @@ def default_suite(servers: list[str]) -> list[Scenario]:
     ]
 
 
-def execute(scenarios: list[Scenario], out: Path | None, pin: bool) -> Path:
+def execute(
+    scenarios: list[Scenario],
+    out: Path | None,
+    pin: bool,
+    measure: Callable[[Runner], list[dict[str, Any]]] | None = None,
+) -> Path:
+    """Run the scenarios (or `measure`, given the runner) and write the report."""
     raise_open_files_limit()
     out_dir = out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
     runner = Runner(out_dir, pin=pin)
@@ -64,7 +73,7 @@ def execute(scenarios: list[Scenario], out: Path | None, pin: bool) -> Path:
         "results": [],
     }
     started = time.monotonic()
-    report["results"] = runner.run(scenarios)
+    report["results"] = measure(runner) if measure else runner.run(scenarios)
     report["seconds"] = round(time.monotonic() - started, 1)
     files = reporting.write(out_dir, report)
     for path in files:
@@ -190,6 +199,68 @@ def profile(subscribers: int, rate: float, duration: float, out: Path | None) ->
     out_dir = out or RESULTS / (time.strftime("%Y%m%d-%H%M%S") + "-profile")
     path = profile_hub(out_dir, subscribers=subscribers, rate=rate, duration=duration)
     click.echo(str(path))
+
+
+@main.command()
+@click.option("--tenants", default=2000, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--transitions",
+    default=4000,
+    show_default=True,
+    type=click.IntRange(4),
+    help="Transitions over REST: assign, accept, start, resolve per ticket.",
+)
+@click.option(
+    "--concurrency",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="REST requests in flight.",
+)
+@click.option(
+    "--resume-events",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(4),
+    help="Events one tenant misses before it resumes.",
+)
+@click.option("--resume-rounds", default=10, show_default=True, type=click.IntRange(0))
+@click.option(
+    "--send-queue-frames",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="HUB_SEND_QUEUE_FRAMES for the hub; 0 keeps the hub's default.",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
+@click.option("--pin/--no-pin", default=True, show_default=True)
+def tickets(
+    tenants: int,
+    transitions: int,
+    concurrency: int,
+    resume_events: int,
+    resume_rounds: int,
+    send_queue_frames: int,
+    out: Path | None,
+    pin: bool,
+) -> None:
+    """Ticket transitions over REST, their events on the websocket, and resume."""
+    from loadtests.tickets import TicketScenario, measure_tickets
+
+    scenario = TicketScenario(
+        name=f"tickets-{tenants}",
+        tenants=tenants,
+        transitions=transitions,
+        concurrency=concurrency,
+        resume_events=resume_events,
+        resume_rounds=resume_rounds,
+        send_queue_frames=send_queue_frames,
+    )
+
+    def measure(runner: Runner) -> list[dict[str, Any]]:
+        return [measure_tickets(runner.out_dir, scenario, pin)]
+
+    execute([], out, pin, measure)
 
 
 if __name__ == "__main__":

@@ -166,18 +166,25 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         "",
         "Command: `" + report["command"] + "`",
         "",
-        "Ratios are to the bare Starlette + redis.asyncio baseline of the same run. "
-        "*Clean* means everything delivered, nothing duplicated or reordered, "
-        "p99 under 100 ms; µs/delivery is the server process's CPU time over the "
-        "deliveries of its highest clean step. A rate marked ≥ was clean at the "
-        "highest rate offered: the server may hold more. *Server starved* is the "
-        "share of the step the server was runnable but waiting for a core (other "
-        "load on a shared machine): where it is high, latency is the machine's.",
-        "",
     ]
+    if any(r["profile"] != "tickets" for r in report["results"]):
+        lines += [
+            "Ratios are to the bare Starlette + redis.asyncio baseline of the same "
+            "run. "
+            "*Clean* means everything delivered, nothing duplicated or reordered, "
+            "p99 under 100 ms; µs/delivery is the server process's CPU time over the "
+            "deliveries of its highest clean step. A rate marked ≥ was clean at the "
+            "highest rate offered: the server may hold more. *Server starved* is the "
+            "share of the step the server was runnable but waiting for a core (other "
+            "load on a shared machine): where it is high, latency is the machine's.",
+            "",
+        ]
     for scenario, results in _by_scenario(report["results"]).items():
         first = results[0]
         lines += [f"## {scenario}", ""]
+        if first["profile"] == "tickets":
+            lines += ticket_lines(first)
+            continue
         settings = first["settings"]
         lines += [
             f"{first['profile']} profile, {first['subscribers']:,} subscribers on one "
@@ -251,6 +258,97 @@ def step_table(result: dict[str, Any]) -> list[str]:
             f"| {_pct(step.get('server_wait_share'))} "
             f"| {_num(step.get('load_average'))} "
             f"| {bottleneck} |"
+        )
+    lines.append("")
+    return lines
+
+
+def ticket_lines(result: dict[str, Any]) -> list[str]:
+    """The ticket benchmark (`loadtests.tickets`): rates, delays, audit, resume."""
+    settings = result["settings"]
+    lines = [
+        f"{result['label']}, {settings['tenants']:,} tenants each on `tickets:mine`, "
+        "an agent on `dashboard`, the caretaker on `tickets:district:<d>`; "
+        f"{settings['concurrency']} REST requests in flight.",
+        "",
+    ]
+    if "failed" in result:
+        return [*lines, f"Failed: {result['failed']}", ""]
+    connect = result["connect"]
+    lines += [
+        f"Connected {connect['connected']:,} in {connect['seconds']:.1f} s "
+        f"({connect['failed']} failed).",
+        "",
+        "| phase | steps | steps/s | server CPU | µs/step (server) | µs/step (Redis) "
+        "| generator CPU | server starved | load | drained |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in ("report", "transitions"):
+        phase = result[name]
+        share = phase["cpu_share"]
+        lines.append(
+            f"| {name} | {phase['made']:,} | {_num(phase['per_s'])} "
+            f"| {_pct(share['server'])} | {_num(phase['server_us_per_step'])} "
+            f"| {_num(phase['redis_us_per_step'])} | {_pct(share['generator'])} "
+            f"| {_pct(phase['server_starved'])} | {_num(phase['load_average'])} "
+            f"| {'yes' if phase['drained'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "Delay from sending the REST request to the event on the follower's "
+        "websocket, ms; audit of every event each follower should have had:",
+        "",
+        "| follower | event | p50 | p95 | p99 | max | expected | lost | dup "
+        "| reord | foreign | closed |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for group, audit in result["delivery"].items():
+        for kind in ("report", "transition"):
+            delay = audit[f"{kind}_delay"]
+            fields = (
+                "expected",
+                "lost",
+                "duplicated",
+                "reordered",
+                "foreign",
+                "closed",
+            )
+            counts = "".join(
+                f"| {audit[f]:,} " if kind == "report" else "| " for f in fields
+            )
+            lines.append(
+                f"| {group} | {kind} | {_num(delay['p50_ms'], 2)} "
+                f"| {_num(delay['p95_ms'], 2)} | {_num(delay['p99_ms'], 2)} "
+                f"| {_num(delay['max_ms'], 1)} {counts}|"
+            )
+    rest = result.get("rest") or {}
+    refused = rest.get("refused") or "none"
+    lines += [
+        "",
+        f"REST answers: p50 {_num(rest.get('p50_ms'), 2)} ms, "
+        f"p99 {_num(rest.get('p99_ms'), 2)} ms; refused: {refused}.",
+        "",
+    ]
+    resume = result["resume"]
+    lines += [
+        f"Resume: {settings['resume_events']:,} missed events, "
+        f"{len(resume['rounds'])} rounds, {resume['exact_rounds']} exact "
+        "(every missed event once, in order, nothing else). "
+        f"Subscribe → all events: p50 {_num(resume['all_events']['p50_ms'])} ms, "
+        f"max {_num(resume['all_events']['max_ms'])} ms; "
+        f"subscribe → `subscribed`: p50 {_num(resume['subscribed']['p50_ms'])} ms.",
+        "",
+        "| round | missed | received | missing | dup | foreign | in order | closed "
+        "| subscribed ms | all events ms | server CPU ms |",
+        "|---:|---:|---:|---:|---:|---:|---|---|---:|---:|---:|",
+    ]
+    for number, one in enumerate(resume["rounds"], 1):
+        lines.append(
+            f"| {number} | {one['expected']:,} | {one['received']:,} "
+            f"| {one['missing']:,} | {one['duplicated']:,} | {one['foreign']:,} "
+            f"| {'yes' if one['in_order'] else 'no'} | {one['closed'] or '-'} "
+            f"| {_num(one['subscribed_ms'])} | {_num(one['all_events_ms'])} "
+            f"| {_num(one['server_cpu_ms'])} |"
         )
     lines.append("")
     return lines

@@ -234,8 +234,10 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
-def write_directory(path: Path, tenants: int, publishers: int) -> None:
-    """A directory with one district, its caretakers and `tenants` tenants."""
+def write_directory(
+    path: Path, tenants: int, publishers: int, agents: list[str] | None = None
+) -> None:
+    """A directory with one district, its caretakers, `tenants` tenants and agents."""
     from hub.auth.passwords import hash_password
 
     # Argon2 is slow on purpose: one hash, shared by every benchmark user.
@@ -260,7 +262,10 @@ def write_directory(path: Path, tenants: int, publishers: int) -> None:
             }
             for user in [*(tenant_id(i) for i in range(tenants)), PROBE_TENANT]
         ],
-        "agents": [],
+        "agents": [
+            {"id": agent, "name": f"Agent {agent}", "password_hash": password_hash}
+            for agent in agents or []
+        ],
     }
     path.write_text(json.dumps(directory))
 

@@ -34,8 +34,8 @@ import websockets
 from websockets.asyncio.client import ClientConnection
 
 from hub.app import create_app
-from hub.cli import listening_socket, uvicorn_config
 from hub.auth.passwords import hash_password
+from hub.cli import listening_socket, uvicorn_config
 from hub.config import Settings
 from hub.directory.model import DirectoryFile
 from hub.directory.store import DirectoryStore
@@ -46,30 +46,79 @@ SECRET = "test-secret-key-not-for-production"
 
 SMALL_DIRECTORY: dict[str, Any] = {
     "districts": [
-        {"id": "noord", "name": "Noord", "number": 6,
-         "boundary": {"type": "Polygon", "coordinates": [[[4.46, 51.93], [4.50, 51.93],
-                                                          [4.50, 51.95], [4.46, 51.95],
-                                                          [4.46, 51.93]]]}},
+        {
+            "id": "noord",
+            "name": "Noord",
+            "number": 6,
+            "boundary": {
+                "type": "Polygon",
+                "coordinates": [
+                    [
+                        [4.46, 51.93],
+                        [4.50, 51.93],
+                        [4.50, 51.95],
+                        [4.46, 51.95],
+                        [4.46, 51.93],
+                    ]
+                ],
+            },
+        },
         {"id": "zuid", "name": "Zuid", "number": 10},
     ],
     "caretakers": [
-        {"id": "w1", "name": "Sanne de Vries", "password": "beheerder",
-         "districts": ["noord"],
-         "profile": {"age": 44, "favourite_dish": "stamppot", "hobbies": ["vissen"],
-                     "work": "rondes door de flats", "reachable": "ma-vr 8-16"}},
-        {"id": "w2", "name": "Ahmed Benali", "password": "beheerder",
-         "districts": ["zuid"]},
+        {
+            "id": "w1",
+            "name": "Sanne de Vries",
+            "password": "beheerder",
+            "districts": ["noord"],
+            "profile": {
+                "age": 44,
+                "favourite_dish": "stamppot",
+                "hobbies": ["vissen"],
+                "work": "rondes door de flats",
+                "reachable": "ma-vr 8-16",
+            },
+        },
+        {
+            "id": "w2",
+            "name": "Ahmed Benali",
+            "password": "beheerder",
+            "districts": ["zuid"],
+        },
     ],
     "tenants": [
-        {"id": "100001", "name": "Mevrouw Jansen", "password": "huurder", "district": "noord"},
-        {"id": "100002", "name": "Meneer Peters", "password": "huurder", "district": "noord"},
-        {"id": "200001", "name": "Mevrouw Öztürk", "password": "huurder", "district": "zuid"},
+        {
+            "id": "100001",
+            "name": "Mevrouw Jansen",
+            "password": "huurder",
+            "district": "noord",
+        },
+        {
+            "id": "100002",
+            "name": "Meneer Peters",
+            "password": "huurder",
+            "district": "noord",
+        },
+        {
+            "id": "200001",
+            "name": "Mevrouw Öztürk",
+            "password": "huurder",
+            "district": "zuid",
+        },
     ],
-    "agents": [{"id": "k1", "name": "Klantenservice Kim", "password": "klantenservice"}],
+    "agents": [
+        {"id": "k1", "name": "Klantenservice Kim", "password": "klantenservice"}
+    ],
 }
 
-PASSWORDS = {"w1": "beheerder", "w2": "beheerder", "100001": "huurder",
-             "100002": "huurder", "200001": "huurder", "k1": "klantenservice"}
+PASSWORDS = {
+    "w1": "beheerder",
+    "w2": "beheerder",
+    "100001": "huurder",
+    "100002": "huurder",
+    "200001": "huurder",
+    "k1": "klantenservice",
+}
 
 
 def hub_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
@@ -95,9 +144,13 @@ def _small_directory_hashed() -> DirectoryFile:
     return DirectoryFile.model_validate(data)
 
 
-async def load_directory(redis_url: str, prefix: str, data: dict[str, Any] | None = None) -> None:
+async def load_directory(
+    redis_url: str, prefix: str, data: dict[str, Any] | None = None
+) -> None:
     client = redis.asyncio.Redis.from_url(redis_url)
-    directory = DirectoryFile.model_validate(data) if data else _small_directory_hashed()
+    directory = (
+        DirectoryFile.model_validate(data) if data else _small_directory_hashed()
+    )
     try:
         await DirectoryStore(client, prefix).load(directory)
     finally:
@@ -133,22 +186,30 @@ class Hub:
             response.raise_for_status()
             return str(response.json()["token"])
 
-    async def connect(self, user_id: str | None = None, *, msgpack_codec: bool = False,
-                      **kwargs: Any) -> Client:
+    async def connect(
+        self, user_id: str | None = None, *, msgpack_codec: bool = False, **kwargs: Any
+    ) -> Client:
         protocol = "homi.v1.msgpack" if msgpack_codec else "homi.v1.json"
         connection = await websockets.connect(
-            self.ws_url, subprotocols=[protocol], open_timeout=TIMEOUT, **kwargs  # type: ignore[list-item]
+            self.ws_url,
+            subprotocols=[protocol],
+            open_timeout=TIMEOUT,
+            **kwargs,  # type: ignore[list-item]
         )
         client = Client(connection, msgpack_codec)
         self.clients.append(client)
         if user_id is not None:
-            welcome = await client.request({"type": "auth", "token": await self.token(user_id)})
+            welcome = await client.request(
+                {"type": "auth", "token": await self.token(user_id)}
+            )
             assert welcome["type"] == "welcome", welcome
         return client
 
 
 @contextlib.asynccontextmanager
-async def running_hub(settings: Settings, ws_max_size: int | None = None) -> AsyncIterator[Hub]:
+async def running_hub(
+    settings: Settings, ws_max_size: int | None = None
+) -> AsyncIterator[Hub]:
     """The hub app under uvicorn in this event loop, on a free port."""
     app = create_app(settings)
     config = uvicorn_config(
@@ -194,13 +255,21 @@ class HubProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
         # A file, not a pipe: a chatty hub must never block on a full pipe.
-        self.log = tempfile.NamedTemporaryFile(prefix="homi-hub-", suffix=".log")
+        self.log = tempfile.NamedTemporaryFile(prefix="homi-hub-", suffix=".log")  # noqa: SIM115 (closed in close())
         self.hub = Hub(url=f"http://127.0.0.1:{self.port}", settings=Settings())
 
     async def start(self) -> HubProcess:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=self.log,
@@ -230,7 +299,9 @@ async def wait_ready(
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:
                 err = Path(log).read_text(errors="replace") if log else ""
-                raise RuntimeError(f"hub exited with {process.returncode}: {err[-2000:]}")
+                raise RuntimeError(
+                    f"hub exited with {process.returncode}: {err[-2000:]}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if (await http.get("/readyz")).status_code == 200:
                     return
@@ -241,7 +312,9 @@ async def wait_ready(
 class Client:
     """A websocket client that decodes frames and waits for expected ones."""
 
-    def __init__(self, connection: ClientConnection, msgpack_codec: bool = False) -> None:
+    def __init__(
+        self, connection: ClientConnection, msgpack_codec: bool = False
+    ) -> None:
         self.connection = connection
         self.msgpack = msgpack_codec
         self._ref = 0
@@ -265,8 +338,9 @@ class Client:
         await self.send({**frame, "ref": ref})
         return await self.expect(lambda f: f.get("ref") == ref)
 
-    async def expect(self, predicate: Callable[[dict[str, Any]], bool],
-                     timeout: float = TIMEOUT) -> dict[str, Any]:
+    async def expect(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = TIMEOUT
+    ) -> dict[str, Any]:
         """The next frame matching `predicate`, skipping others."""
         deadline = time.monotonic() + timeout
         while True:
@@ -279,14 +353,18 @@ class Client:
         with contextlib.suppress(websockets.ConnectionClosed):
             deadline = time.monotonic() + timeout
             while True:
-                await asyncio.wait_for(self.connection.recv(), max(0.01, deadline - time.monotonic()))
+                await asyncio.wait_for(
+                    self.connection.recv(), max(0.01, deadline - time.monotonic())
+                )
         return self.connection.close_code
 
     async def close(self) -> None:
         await self.connection.close()
 
 
-async def eventually(check: Callable[[], Any], timeout: float = TIMEOUT, interval: float = 0.05) -> Any:
+async def eventually(
+    check: Callable[[], Any], timeout: float = TIMEOUT, interval: float = 0.05
+) -> Any:
     """Poll `check` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:

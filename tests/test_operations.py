@@ -20,7 +20,9 @@ async def test_metrics_count_a_scenario(hub: Hub) -> None:
     tenant = await hub.connect("100001")
     await tenant.request({"type": "subscribe", "channel": "district:noord"})
     caretaker = await hub.connect("w1")
-    await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+    await caretaker.request(
+        {"type": "presence", "on_duty": True, "status": "available"}
+    )
     await tenant.expect(lambda f: f.get("kind") == "presence")
     await tenant.request({"type": "subscribe", "channel": "dashboard"})  # forbidden
 
@@ -28,13 +30,20 @@ async def test_metrics_count_a_scenario(hub: Hub) -> None:
     async with httpx.AsyncClient(base_url=hub.url) as http:
         auth = {"Authorization": f"Bearer {token}"}
         created = await http.post(
-            "/api/tickets", headers=auth,
-            json={"category": "leak", "description": "Lekkage bij de wc", "place": "wc"},
+            "/api/tickets",
+            headers=auth,
+            json={
+                "category": "leak",
+                "description": "Lekkage bij de wc",
+                "place": "wc",
+            },
         )
         assert created.status_code == 201
         ticket_id = created.json()["id"]
         cancelled = await http.post(
-            f"/api/tickets/{ticket_id}/transitions", headers=auth, json={"to": "cancelled"}
+            f"/api/tickets/{ticket_id}/transitions",
+            headers=auth,
+            json={"to": "cancelled"},
         )
         assert cancelled.status_code == 200, cancelled.text
         assert (await http.get("/healthz")).json() == {"status": "alive"}

@@ -36,7 +36,9 @@ def hub_of(request: Request) -> HubContext:
 
 
 def error_response(error: HubError) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    headers = (
+        {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
+    )
     return JSONResponse(error.as_body(), status_code=error.http_status, headers=headers)
 
 
@@ -78,7 +80,9 @@ async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
         raise BadRequest("body is not valid JSON") from None
 
 
-async def read_model(request: Request, model: type[Model], limit: int = MAX_JSON_BODY) -> Model:
+async def read_model(
+    request: Request, model: type[Model], limit: int = MAX_JSON_BODY
+) -> Model:
     data = await read_json(request, limit)
     if not isinstance(data, dict):
         raise BadRequest("body must be a JSON object")

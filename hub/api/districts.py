@@ -31,10 +31,21 @@ async def list_districts(request: Request) -> Response:
         for caretaker_id in district["caretakers"]:
             profile = await hub.directory.caretaker_profile(caretaker_id)
             if profile is not None:
-                caretakers.append({"id": caretaker_id, "name": profile["name"],
-                                   "photo_url": profile.get("photo_url")})
-        items.append({"id": district["id"], "name": district["name"],
-                      "number": district["number"], "caretakers": caretakers})
+                caretakers.append(
+                    {
+                        "id": caretaker_id,
+                        "name": profile["name"],
+                        "photo_url": profile.get("photo_url"),
+                    }
+                )
+        items.append(
+            {
+                "id": district["id"],
+                "name": district["name"],
+                "number": district["number"],
+                "caretakers": caretakers,
+            }
+        )
     return JSONResponse({"districts": items})
 
 
@@ -43,15 +54,21 @@ async def get_district(request: Request) -> Response:
     hub = hub_of(request)
     district_id = request.path_params["district_id"]
     visible = user.role is Role.AGENT or district_id in user.districts
-    district = await hub.directory.district(district_id) if ID_RE.match(district_id) else None
+    district = (
+        await hub.directory.district(district_id) if ID_RE.match(district_id) else None
+    )
     if district is None or not visible:
         # The same answer for "absent" and "not yours": ids cannot be probed.
         raise NotFound(f"no district {district_id[:64]!r}")
     audience = Audience.PUBLIC if user.role is Role.TENANT else Audience.STAFF
-    snapshot = await hub.presence.snapshot(district_id, district["caretakers"], audience)
+    snapshot = await hub.presence.snapshot(
+        district_id, district["caretakers"], audience
+    )
     caretakers = []
     for caretaker_id in district["caretakers"]:
-        profile = await hub.directory.caretaker_profile(caretaker_id) or {"id": caretaker_id}
+        profile = await hub.directory.caretaker_profile(caretaker_id) or {
+            "id": caretaker_id
+        }
         caretakers.append({**profile, "presence": snapshot.caretakers[caretaker_id]})
     return JSONResponse(
         {

@@ -50,7 +50,9 @@ class TokenSigner:
         if not isinstance(payload, dict) or not isinstance(payload.get("u"), str):
             raise Unauthorized("the token is not valid")
         expires_at = signed_at.timestamp() + self.ttl
-        return TokenClaims(user_id=payload["u"], role=str(payload.get("r")), expires_at=expires_at)
+        return TokenClaims(
+            user_id=payload["u"], role=str(payload.get("r")), expires_at=expires_at
+        )
 
     @staticmethod
     def seconds_left(claims: TokenClaims) -> float:

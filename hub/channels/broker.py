@@ -239,7 +239,9 @@ class Broker:
             except ListenerDeaf as exc:
                 logger.warning("%s; reconnecting", exc)
             except REDIS_CONNECTION_ERRORS as exc:
-                logger.warning("broker lost Redis (%s); reconnecting", type(exc).__name__)
+                logger.warning(
+                    "broker lost Redis (%s); reconnecting", type(exc).__name__
+                )
             except Exception:
                 logger.exception("broker listener failed; restarting it")
             self._connected.clear()
@@ -259,7 +261,7 @@ class Broker:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _listen(self, *, until_confirmed: bool) -> None:
         """Read and dispatch messages; with `until_confirmed`, stop once every
@@ -278,7 +280,9 @@ class Broker:
             kind = message["type"]
             if kind == "message":
                 self._on_message()
-                self._dispatch(message["channel"][prefix_length:].decode(), message["data"])
+                self._dispatch(
+                    message["channel"][prefix_length:].decode(), message["data"]
+                )
             elif kind == "subscribe":
                 self._on_confirmed(message["channel"][prefix_length:].decode())
 

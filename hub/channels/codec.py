@@ -49,7 +49,8 @@ def encode(codec: Codec, frame: dict[str, Any]) -> str | bytes:
     """One frame as the text (JSON) or bytes (msgpack) to put on the wire."""
     if codec is Codec.JSON:
         return orjson.dumps(frame).decode()
-    return msgpack.packb(frame, use_bin_type=True)
+    packed: bytes = msgpack.packb(frame, use_bin_type=True)
+    return packed
 
 
 def decode(codec: Codec, raw: str | bytes) -> dict[str, Any]:
@@ -83,7 +84,7 @@ def is_finite_number(value: object) -> bool:
 class PreparedFrame:
     """A server frame shared by many connections, encoded lazily once per codec."""
 
-    __slots__ = ("frame", "_json", "_msgpack")
+    __slots__ = ("_json", "_msgpack", "frame")
 
     def __init__(self, frame: dict[str, Any]) -> None:
         self.frame = frame

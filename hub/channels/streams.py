@@ -29,7 +29,7 @@ APPEND_LIBRARY = _lua("append.lua")
 
 
 def script_with_library(script_source: str) -> str:
-    """A Lua script that may call `publish_event` and `append_event` (lua/append.lua)."""
+    """A Lua script that may call `publish_event` and `append_event`."""
     return APPEND_LIBRARY + "\n" + script_source
 
 
@@ -70,7 +70,9 @@ class Reset:
     position: str
 
 
-def decode_entry(topic: str, entry_id: bytes | str, fields: dict[Any, Any]) -> StoredEvent:
+def decode_entry(
+    topic: str, entry_id: bytes | str, fields: dict[Any, Any]
+) -> StoredEvent:
     kind = fields.get(b"k", fields.get("k", b""))
     blob = fields.get(b"d", fields.get("d", b"\xc0"))
     return StoredEvent(

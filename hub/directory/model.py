@@ -99,10 +99,14 @@ class DirectoryFile(_Strict):
         for caretaker in self.caretakers:
             unknown = set(caretaker.districts) - district_ids
             if unknown:
-                raise ValueError(f"caretaker {caretaker.id!r}: unknown districts {sorted(unknown)}")
+                raise ValueError(
+                    f"caretaker {caretaker.id!r}: unknown districts {sorted(unknown)}"
+                )
         for tenant in self.tenants:
             if tenant.district not in district_ids:
-                raise ValueError(f"tenant {tenant.id!r}: unknown district {tenant.district!r}")
+                raise ValueError(
+                    f"tenant {tenant.id!r}: unknown district {tenant.district!r}"
+                )
         return self
 
 
@@ -117,5 +121,9 @@ class User(BaseModel):
     districts: tuple[str, ...] = ()
 
     def public(self) -> dict[str, Any]:
-        return {"id": self.id, "role": self.role.value, "name": self.name,
-                "districts": list(self.districts)}
+        return {
+            "id": self.id,
+            "role": self.role.value,
+            "name": self.name,
+            "districts": list(self.districts),
+        }

@@ -10,6 +10,7 @@ Keys with prefix P:
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,6 @@ from hub.directory.model import (
     TenantRecord,
     User,
 )
-
 
 CARD_CACHE_SECONDS = 5.0
 """How long a process reuses a district's caretaker cards. A snapshot is sent
@@ -67,7 +67,9 @@ class DirectoryStore:
                     "number": district.number,
                     "caretakers": caretakers_of[district.id],
                 }
-                pipe.hset(f"{self._prefix}districts", district.id, orjson.dumps(summary))
+                pipe.hset(
+                    f"{self._prefix}districts", district.id, orjson.dumps(summary)
+                )
                 if district.boundary is not None:
                     pipe.set(
                         f"{self._prefix}district-boundary:{district.id}",
@@ -122,11 +124,15 @@ class DirectoryStore:
             raise LookupError(f"unknown district(s): {', '.join(unknown)}")
         record: CaretakerRecord | TenantRecord | AgentRecord
         if role is Role.CARETAKER:
-            record = CaretakerRecord(id=user_id, name=name, districts=districts, password=password)
+            record = CaretakerRecord(
+                id=user_id, name=name, districts=districts, password=password
+            )
         elif role is Role.TENANT:
             if len(districts) != 1:
                 raise ValueError("a tenant lives in exactly one district")
-            record = TenantRecord(id=user_id, name=name, district=districts[0], password=password)
+            record = TenantRecord(
+                id=user_id, name=name, district=districts[0], password=password
+            )
         else:
             record = AgentRecord(id=user_id, name=name, password=password)
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -136,7 +142,9 @@ class DirectoryStore:
                     summary = known[district_id]
                     if user_id not in summary["caretakers"]:
                         summary["caretakers"].append(user_id)
-                    pipe.hset(f"{self._prefix}districts", district_id, orjson.dumps(summary))
+                    pipe.hset(
+                        f"{self._prefix}districts", district_id, orjson.dumps(summary)
+                    )
             await pipe.execute()
 
     # -- reading -------------------------------------------------------------
@@ -146,20 +154,26 @@ class DirectoryStore:
         fields = await self._redis.hgetall(self._user_key(user_id))
         if not fields:
             return None
-        return _user(user_id, fields), fields[b"password_hash"].decode()
+        return _user(user_id, fields), _text(fields[b"password_hash"])
 
     async def user(self, user_id: str) -> User | None:
-        fields = await self._redis.hmget(self._user_key(user_id), ["role", "name", "districts"])
+        fields = await self._redis.hmget(
+            self._user_key(user_id), ["role", "name", "districts"]
+        )
         if fields[0] is None:
             return None
         return _user(
             user_id,
-            {b"role": fields[0], b"name": fields[1] or b"", b"districts": fields[2] or b""},
+            {
+                b"role": fields[0],
+                b"name": fields[1] or b"",
+                b"districts": fields[2] or b"",
+            },
         )
 
     async def districts(self) -> dict[str, dict[str, Any]]:
         raw = await self._redis.hgetall(f"{self._prefix}districts")
-        summaries = {key.decode(): orjson.loads(value) for key, value in raw.items()}
+        summaries = {_text(key): orjson.loads(value) for key, value in raw.items()}
         return dict(sorted(summaries.items(), key=lambda item: item[1]["name"]))
 
     async def district(self, district_id: str) -> dict[str, Any] | None:
@@ -185,7 +199,9 @@ class DirectoryStore:
                 rows = await pipe.execute()
             caretakers = [
                 _card(caretaker_id, name, profile)
-                for caretaker_id, (name, profile) in zip(district["caretakers"], rows, strict=True)
+                for caretaker_id, (name, profile) in zip(
+                    district["caretakers"], rows, strict=True
+                )
                 if name is not None
             ]
             cards = DistrictCards(district=district, caretakers=caretakers)
@@ -195,23 +211,32 @@ class DirectoryStore:
         return cards
 
     async def caretaker_profile(self, caretaker_id: str) -> dict[str, Any] | None:
-        name, profile = await self._redis.hmget(self._user_key(caretaker_id), ["name", "profile"])
+        name, profile = await self._redis.hmget(
+            self._user_key(caretaker_id), ["name", "profile"]
+        )
         return None if name is None else _card(caretaker_id, name, profile)
 
 
-def _card(caretaker_id: str, name: bytes, profile: bytes | None) -> dict[str, Any]:
+def _text(value: bytes | str) -> str:
+    """redis-py answers bytes here (no decode_responses), typed as either."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _card(
+    caretaker_id: str, name: bytes | str, profile: bytes | str | None
+) -> dict[str, Any]:
     return {
         "id": caretaker_id,
-        "name": name.decode(),
+        "name": _text(name),
         **(orjson.loads(profile) if profile else {}),
     }
 
 
-def _user(user_id: str, fields: dict[bytes, bytes]) -> User:
-    districts = fields.get(b"districts", b"").decode()
+def _user(user_id: str, fields: Mapping[Any, bytes | str]) -> User:
+    districts = _text(fields.get(b"districts", b""))
     return User(
         id=user_id,
-        role=Role(fields[b"role"].decode()),
-        name=fields.get(b"name", b"").decode(),
+        role=Role(_text(fields[b"role"])),
+        name=_text(fields.get(b"name", b"")),
         districts=tuple(d for d in districts.split(",") if d),
     )

@@ -138,7 +138,9 @@ class PresenceStore:
         for index, caretaker_id in enumerate(caretaker_ids):
             values, location_blob = results[1 + 2 * index], results[2 + 2 * index]
             state = _state_from_hash(caretaker_id, values)
-            state["location"] = msgpack.unpackb(location_blob) if location_blob else None
+            state["location"] = (
+                msgpack.unpackb(location_blob) if location_blob else None
+            )
             caretakers[caretaker_id] = state
         return DistrictSnapshot(position=int(results[0] or 0), caretakers=caretakers)
 
@@ -182,7 +184,9 @@ class Sweeper:
             try:
                 swept = await self._store.sweep()
                 if swept:
-                    logger.info("presence: %d caretaker(s) timed out, now offline", swept)
+                    logger.info(
+                        "presence: %d caretaker(s) timed out, now offline", swept
+                    )
             except REDIS_CONNECTION_ERRORS as exc:
                 logger.warning("presence sweep skipped: Redis unavailable (%s)", exc)
             except Exception:

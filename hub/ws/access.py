@@ -67,7 +67,9 @@ def resolve(user: User, channel: str) -> Route:
         _valid_id(subject, channel)
         _require(_sees_district(user, subject), "not your district")
         audience = Audience.PUBLIC if user.role is Role.TENANT else Audience.STAFF
-        return Route(channel, ChannelKind.DISTRICT, district_topic(subject, audience), subject)
+        return Route(
+            channel, ChannelKind.DISTRICT, district_topic(subject, audience), subject
+        )
 
     if kind_name == "tickets" and subject.startswith("district:"):
         district_id = subject.removeprefix("district:")

@@ -21,7 +21,6 @@ MAX_ACTIVITY_LENGTH = 200
 TICKET_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
 
-
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -98,10 +97,19 @@ ClientFrame = Annotated[
     | ReadFrame,
     Field(discriminator="type"),
 ]
-FRAME_TYPES = ("auth", "subscribe", "unsubscribe", "presence", "location", "ping",
-               "message", "typing", "read")
+FRAME_TYPES = (
+    "auth",
+    "subscribe",
+    "unsubscribe",
+    "presence",
+    "location",
+    "ping",
+    "message",
+    "typing",
+    "read",
+)
 
-_adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)
+_adapter: TypeAdapter[Any] = TypeAdapter(ClientFrame)  # type: ignore[arg-type]
 
 
 def ref_of(raw: dict[str, Any]) -> str | int | None:
@@ -123,10 +131,15 @@ def parse_frame(raw: dict[str, Any]) -> Any:
     if not isinstance(frame_type, str):
         raise BadRequest("a frame needs a string field 'type'")
     if frame_type not in FRAME_TYPES:
-        raise BadRequest(f"unknown frame type; expected one of {', '.join(FRAME_TYPES)}")
+        raise BadRequest(
+            f"unknown frame type; expected one of {', '.join(FRAME_TYPES)}"
+        )
     ref = raw.get("ref")
     if ref is not None and ref_of(raw) is None:
-        raise BadRequest(f"'ref' must be a string of at most {MAX_REF_LENGTH} characters or an integer")
+        raise BadRequest(
+            f"'ref' must be an integer or a string of at most {MAX_REF_LENGTH} "
+            "characters"
+        )
     try:
         return _adapter.validate_python(raw)
     except ValidationError as exc:

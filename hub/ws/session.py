@@ -127,8 +127,14 @@ class Signals:
 
     def deliver(self, frame: PreparedFrame, position: Position) -> None:
         event = frame.frame
-        self.session.send({"type": "signal", "channel": event["channel"],
-                           "kind": event["kind"], "data": event["data"]})
+        self.session.send(
+            {
+                "type": "signal",
+                "channel": event["channel"],
+                "kind": event["kind"],
+                "data": event["data"],
+            }
+        )
 
     def resync(self) -> None:
         """Signals missed while Redis was away are stale by now: nothing to do."""
@@ -188,7 +194,11 @@ class Session:
 
     def send_error(self, error: HubError, ref: str | int | None) -> None:
         self.hub.metrics.errors_out.labels(str(error.code)).inc()
-        frame: dict[str, Any] = {"type": "error", "code": str(error.code), "message": error.message}
+        frame: dict[str, Any] = {
+            "type": "error",
+            "code": str(error.code),
+            "message": error.message,
+        }
         if ref is not None:
             frame["ref"] = ref
         self.send(frame)
@@ -253,7 +263,9 @@ class Session:
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             if isinstance(exc, (*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError)):
-                logger.warning("background step of connection %s failed: %s", self.id, exc)
+                logger.warning(
+                    "background step of connection %s failed: %s", self.id, exc
+                )
             else:
                 logger.error("background step failed", exc_info=exc)
 
@@ -314,7 +326,9 @@ class Session:
             await self.close(CloseCode.NOT_AUTHENTICATED, "token expired")
             return False
         except HubError as error:
-            reason = "unauthorized" if isinstance(error, Unauthorized) else error.message
+            reason = (
+                "unauthorized" if isinstance(error, Unauthorized) else error.message
+            )
             await self.close(CloseCode.NOT_AUTHENTICATED, reason)
             return False
         assert self.user is not None
@@ -370,11 +384,15 @@ class Session:
             self.send_error(error, ref)
         except redis.exceptions.RedisError:
             logger.warning("frame %s failed: Redis unavailable", frame_type)
-            self.send_error(Unavailable("the hub cannot reach its store; try again"), ref)
+            self.send_error(
+                Unavailable("the hub cannot reach its store; try again"), ref
+            )
         finally:
             metrics = self.hub.metrics
             metrics.frames_in.labels(frame_type).inc()
-            metrics.frame_latency.labels(frame_type).observe(time.perf_counter() - started)
+            metrics.frame_latency.labels(frame_type).observe(
+                time.perf_counter() - started
+            )
 
     async def _dispatch(self, frame: Any) -> None:
         if isinstance(frame, LocationFrame):
@@ -418,7 +436,9 @@ class Session:
         assert self.user is not None
         clean = self._close_code in (1000, 1001, int(CloseCode.SERVICE_RESTART))
         if clean and self._close_code != CloseCode.SERVICE_RESTART:
-            with contextlib.suppress(*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError):
+            with contextlib.suppress(
+                *REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError
+            ):
                 await self.hub.presence.leave(self.user.id, self.id)
 
     # -- subscriptions -------------------------------------------------------
@@ -428,7 +448,9 @@ class Session:
         if frame.channel in self._subscriptions:
             raise Conflict(f"already subscribed to {frame.channel}")
         if len(self._subscriptions) >= MAX_SUBSCRIPTIONS:
-            raise BadRequest(f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection")
+            raise BadRequest(
+                f"at most {MAX_SUBSCRIPTIONS} subscriptions per connection"
+            )
         route = resolve(self.user, frame.channel)
         since = parse_position(frame.since) if frame.since is not None else None
         if since is not None and not route.durable:
@@ -442,7 +464,9 @@ class Session:
             await self.hub.broker.join(route.topic, subscription)
             if route.kind is ChannelKind.TICKET:
                 subscription.signals = Signals(self)
-                await self.hub.broker.join(live_topic(route.subject), subscription.signals)
+                await self.hub.broker.join(
+                    live_topic(route.subject), subscription.signals
+                )
             if route.durable:
                 await self._open_durable(subscription, since, frame.ref)
             else:
@@ -454,41 +478,66 @@ class Session:
     async def _check_exists(self, route: Route) -> None:
         assert self.user is not None
         if route.kind in (ChannelKind.DISTRICT, ChannelKind.TICKETS_DISTRICT):
-            if await self.hub.directory.district_cards(route.subject) is None:
+            exists = await self.hub.directory.district_cards(route.subject) is not None
+            if not exists:
                 raise NotFound(f"no district {route.subject!r}")
-        elif route.kind is ChannelKind.TICKET:
-            if not await self.hub.tickets.can_see(self.user, route.subject):
-                raise NotFound(f"no ticket {route.subject!r}")
+        elif route.kind is ChannelKind.TICKET and not await self.hub.tickets.can_see(
+            self.user, route.subject
+        ):
+            raise NotFound(f"no ticket {route.subject!r}")
 
     async def _open_durable(
         self, subscription: Subscription, since: Position | None, ref: str | int | None
     ) -> None:
-        redis, prefix, topic = self.hub.redis, self.hub.settings.key_prefix, subscription.route.topic
+        redis, prefix, topic = (
+            self.hub.redis,
+            self.hub.settings.key_prefix,
+            subscription.route.topic,
+        )
         channel = subscription.route.channel
         if since is None:
             position = await latest_position(redis, prefix, topic)
-            self.reply({"type": "subscribed", "channel": channel, "position": position}, ref)
+            self.reply(
+                {"type": "subscribed", "channel": channel, "position": position}, ref
+            )
             subscription.release(parse_position(position))
             return
         result = await read_since(redis, prefix, topic, since)
-        self.reply({"type": "subscribed", "channel": channel, "position": result.position}, ref)
+        self.reply(
+            {"type": "subscribed", "channel": channel, "position": result.position}, ref
+        )
         self._send_catch_up(subscription, result)
 
     def _send_catch_up(self, subscription: Subscription, result: Any) -> None:
         channel = subscription.route.channel
         if isinstance(result, Replay):
             for event in result.events:
-                self.send({"type": "event", "channel": channel, "id": event.id,
-                           "kind": event.kind, "data": event.data})
+                self.send(
+                    {
+                        "type": "event",
+                        "channel": channel,
+                        "id": event.id,
+                        "kind": event.kind,
+                        "data": event.data,
+                    }
+                )
         else:
-            self.send({"type": "reset", "channel": channel, "position": result.position})
+            self.send(
+                {"type": "reset", "channel": channel, "position": result.position}
+            )
         subscription.release(parse_position(result.position))
 
-    async def _open_district(self, subscription: Subscription, ref: str | int | None) -> None:
+    async def _open_district(
+        self, subscription: Subscription, ref: str | int | None
+    ) -> None:
         position, snapshot = await self._district_snapshot(subscription.route)
         self.reply(
-            {"type": "subscribed", "channel": subscription.route.channel,
-             "position": format_position((position, 0)), "snapshot": snapshot},
+            {
+                "type": "subscribed",
+                "channel": subscription.route.channel,
+                "position": format_position((position, 0)),
+                "snapshot": snapshot,
+            },
             ref,
         )
         subscription.release((position, 0))
@@ -500,13 +549,18 @@ class Session:
             raise NotFound(f"no district {route.subject!r}")
         audience = Audience.PUBLIC if self.user.role is Role.TENANT else Audience.STAFF
         caretaker_ids = [card["id"] for card in cards.caretakers]
-        snapshot = await self.hub.presence.snapshot(route.subject, caretaker_ids, audience)
+        snapshot = await self.hub.presence.snapshot(
+            route.subject, caretaker_ids, audience
+        )
         caretakers = [
-            {**card, "presence": snapshot.caretakers[card["id"]]} for card in cards.caretakers
+            {**card, "presence": snapshot.caretakers[card["id"]]}
+            for card in cards.caretakers
         ]
         district = cards.district
-        data = {"district": {"id": district["id"], "name": district["name"]},
-                "caretakers": caretakers}
+        data = {
+            "district": {"id": district["id"], "name": district["name"]},
+            "caretakers": caretakers,
+        }
         return snapshot.position, data
 
     async def resynchronise(self, subscription: Subscription) -> None:
@@ -530,9 +584,15 @@ class Session:
             self._send_catch_up(subscription, result)
         else:
             position, snapshot = await self._district_snapshot(route)
-            self.send({"type": "event", "channel": route.channel,
-                       "id": format_position((position, 0)), "kind": "snapshot",
-                       "data": snapshot})
+            self.send(
+                {
+                    "type": "event",
+                    "channel": route.channel,
+                    "id": format_position((position, 0)),
+                    "kind": "snapshot",
+                    "data": snapshot,
+                }
+            )
             subscription.release((position, 0))
 
     async def _on_unsubscribe(self, frame: UnsubscribeFrame) -> None:
@@ -552,7 +612,9 @@ class Session:
 
     # -- conversation on a ticket (hub.tickets.conversation decides) ----------
 
-    async def _on_conversation(self, frame: MessageFrame | TypingFrame | ReadFrame) -> None:
+    async def _on_conversation(
+        self, frame: MessageFrame | TypingFrame | ReadFrame
+    ) -> None:
         assert self.user is not None
         conversation = conversation_of(self.hub)
         if isinstance(frame, MessageFrame):
@@ -612,9 +674,12 @@ class Session:
                     # it is still the caretaker's live connection.
                     last = self._last_presence or frame
                     await self.hub.presence.set_state(
-                        user.id, list(user.districts), on_duty=last.on_duty,
+                        user.id,
+                        list(user.districts),
+                        on_duty=last.on_duty,
                         status=Status(last.status) if last.status else None,
-                        activity=last.activity, ticket_id=last.ticket_id,
+                        activity=last.activity,
+                        ticket_id=last.ticket_id,
                         connection_id=self.id,
                     )
             except (*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError) as exc:
@@ -645,7 +710,9 @@ class Session:
         if fix is not None:
             self.spawn(self._publish_location(user, fix, from_frame=False))
 
-    async def _publish_location(self, user: User, fix: Fix, *, from_frame: bool) -> None:
+    async def _publish_location(
+        self, user: User, fix: Fix, *, from_frame: bool
+    ) -> None:
         accepted = await self.hub.presence.set_location(user.id, fix)
         # A coalesced fix flushed after going off duty is dropped without a word.
         if not accepted and from_frame:

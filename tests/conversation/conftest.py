@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 from PIL import Image
+
 from tests.conftest import RedisServer
 from tests.harness import Hub, hub_settings, load_directory, running_hub
 

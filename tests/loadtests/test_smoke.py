@@ -69,3 +69,52 @@ def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
     assert "Starlette + redis.asyncio" in markdown
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "fanout-20-p99.png").stat().st_size > 0
+
+
+def test_tickets_run_writes_report_with_audit_and_resume(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests",
+            "tickets",
+            "--tenants",
+            "20",
+            "--transitions",
+            "40",
+            "--concurrency",
+            "4",
+            "--resume-events",
+            "40",
+            "--resume-rounds",
+            "2",
+            "--no-pin",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 18,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    report = json.loads((out / "report.json").read_text())
+    [result] = report["results"]
+    assert "failed" not in result, result.get("failed")
+    assert result["profile"] == "tickets"
+    assert result["connect"]["connected"] == 22  # the tenants, the agent, the caretaker
+    assert result["transitions"]["made"] == 40
+    for follower in ("tenants", "dashboard", "district"):
+        audit = result["delivery"][follower]
+        assert audit["expected"] > 0
+        assert audit["transition_delay"]["count"] > 0
+    rounds = result["resume"]["rounds"]
+    assert len(rounds) == 2
+    assert all(one["made"] == 40 for one in rounds)
+
+    markdown = (out / "report.md").read_text()
+    assert "## tickets-20" in markdown
+    assert "Resume: 40 missed events" in markdown

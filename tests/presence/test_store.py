@@ -1,4 +1,4 @@
-"""Presence store against a real Redis: state, location, deadlines, one offline event."""
+"""Presence store against a real Redis: state, location, deadlines, offline once."""
 
 from __future__ import annotations
 
@@ -62,8 +62,13 @@ async def test_going_on_duty_publishes_state_to_both_audiences(
     staff = await listen(f"{key_prefix}pub:district:noord#staff")
 
     await store.set_state(
-        "w1", ["noord"], on_duty=True, status=Status.BUSY,
-        activity="lekkage trappenhuis", ticket_id="", connection_id="c1",
+        "w1",
+        ["noord"],
+        on_duty=True,
+        status=Status.BUSY,
+        activity="lekkage trappenhuis",
+        ticket_id="",
+        connection_id="c1",
     )
 
     for queue in (public, staff):
@@ -80,8 +85,13 @@ async def test_location_is_coarse_for_tenants_and_precise_for_staff(
 ) -> None:
     store = make_store(redis_client, key_prefix)
     await store.set_state(
-        "w1", ["noord"], on_duty=True, status=Status.AVAILABLE, activity="",
-        ticket_id="", connection_id="c1",
+        "w1",
+        ["noord"],
+        on_duty=True,
+        status=Status.AVAILABLE,
+        activity="",
+        ticket_id="",
+        connection_id="c1",
     )
     fix = Fix(lat=51.930123, lon=4.480456, accuracy=5.0, ts=NOW_MS)
 
@@ -105,12 +115,22 @@ async def test_location_refused_when_off_duty_and_dropped_on_going_off_duty(
     assert await store.set_location("w1", fix) is False
 
     await store.set_state(
-        "w1", ["noord"], on_duty=True, status=Status.AVAILABLE, activity="",
-        ticket_id="", connection_id="c1",
+        "w1",
+        ["noord"],
+        on_duty=True,
+        status=Status.AVAILABLE,
+        activity="",
+        ticket_id="",
+        connection_id="c1",
     )
     assert await store.set_location("w1", fix) is True
     await store.set_state(
-        "w1", ["noord"], on_duty=False, status=None, activity="", ticket_id="",
+        "w1",
+        ["noord"],
+        on_duty=False,
+        status=None,
+        activity="",
+        ticket_id="",
         connection_id="c1",
     )
 
@@ -125,8 +145,13 @@ async def test_expired_caretaker_goes_offline_exactly_once_with_many_sweepers(
 ) -> None:
     store = make_store(redis_client, key_prefix, timeout=0.05)
     await store.set_state(
-        "w1", ["noord"], on_duty=True, status=Status.AVAILABLE, activity="",
-        ticket_id="", connection_id="c1",
+        "w1",
+        ["noord"],
+        on_duty=True,
+        status=Status.AVAILABLE,
+        activity="",
+        ticket_id="",
+        connection_id="c1",
     )
     events = await listen(f"{key_prefix}pub:district:noord#public")
 
@@ -153,8 +178,13 @@ async def test_leave_from_a_replaced_connection_does_not_take_caretaker_offline(
     store = make_store(redis_client, key_prefix)
     for connection in ("old", "new"):
         await store.set_state(
-            "w1", ["noord"], on_duty=True, status=Status.AVAILABLE, activity="",
-            ticket_id="", connection_id=connection,
+            "w1",
+            ["noord"],
+            on_duty=True,
+            status=Status.AVAILABLE,
+            activity="",
+            ticket_id="",
+            connection_id=connection,
         )
 
     await store.leave("w1", "old")

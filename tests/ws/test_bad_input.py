@@ -10,8 +10,8 @@ import pytest
 import websockets
 
 from hub.errors import CloseCode
-from tests.harness import Hub, hub_settings, load_directory, running_hub
 from tests.conftest import RedisServer
+from tests.harness import Hub, hub_settings, load_directory, running_hub
 
 
 async def test_no_auth_frame_in_time_closes_4408(
@@ -33,7 +33,9 @@ async def test_no_auth_frame_in_time_closes_4408(
         {"type": "subscribe", "channel": "district:noord"},
     ],
 )
-async def test_bad_or_missing_token_closes_4401(hub: Hub, first_frame: dict[str, Any]) -> None:
+async def test_bad_or_missing_token_closes_4401(
+    hub: Hub, first_frame: dict[str, Any]
+) -> None:
     client = await hub.connect()
     await client.send(first_frame)
     assert await client.closed_with() == CloseCode.NOT_AUTHENTICATED
@@ -59,7 +61,10 @@ BAD_FRAMES: list[tuple[str | bytes | dict[str, Any], str]] = [
     ({"type": "subscribe", "channel": "x" * 500}, "bad_request"),
     ({"type": "subscribe", "channel": "district:../../etc"}, "bad_request"),
     ({"type": "subscribe", "channel": "district:nowhere"}, "forbidden"),
-    ({"type": "subscribe", "channel": "tickets:mine", "since": "yesterday"}, "bad_request"),
+    (
+        {"type": "subscribe", "channel": "tickets:mine", "since": "yesterday"},
+        "bad_request",
+    ),
     ({"type": "subscribe", "channel": "dashboard"}, "forbidden"),
     ({"type": "unsubscribe", "channel": "district:noord"}, "not_found"),
     ({"type": "presence", "on_duty": True, "status": "available"}, "forbidden"),

@@ -7,7 +7,9 @@ from tests.harness import Hub
 
 async def test_tenant_sees_caretaker_go_on_duty_and_move_coarsely(hub: Hub) -> None:
     tenant = await hub.connect("100001")
-    subscribed = await tenant.request({"type": "subscribe", "channel": "district:noord"})
+    subscribed = await tenant.request(
+        {"type": "subscribe", "channel": "district:noord"}
+    )
     assert subscribed["type"] == "subscribed"
     card = subscribed["snapshot"]["caretakers"][0]
     assert card["name"] == "Sanne de Vries"
@@ -24,7 +26,9 @@ async def test_tenant_sees_caretaker_go_on_duty_and_move_coarsely(hub: Hub) -> N
     assert event["data"]["status"] == "busy"
     assert event["data"]["activity"] == "lekkage"
 
-    await caretaker.send({"type": "location", "lat": 51.940123, "lon": 4.481234, "accuracy": 4})
+    await caretaker.send(
+        {"type": "location", "lat": 51.940123, "lon": 4.481234, "accuracy": 4}
+    )
     moved = await tenant.expect(lambda f: f.get("kind") == "location")
     assert moved["data"]["lat"] != 51.940123
     assert abs(moved["data"]["lat"] - 51.940123) < 0.001
@@ -33,7 +37,9 @@ async def test_tenant_sees_caretaker_go_on_duty_and_move_coarsely(hub: Hub) -> N
 
     agent = await hub.connect("k1")
     staff = await agent.request({"type": "subscribe", "channel": "district:noord"})
-    assert staff["snapshot"]["caretakers"][0]["presence"]["location"]["lat"] == 51.940123
+    assert (
+        staff["snapshot"]["caretakers"][0]["presence"]["location"]["lat"] == 51.940123
+    )
 
 
 async def test_tenant_may_not_subscribe_to_another_district(hub: Hub) -> None:

@@ -19,12 +19,18 @@ async def test_logs_never_contain_tokens_passwords_or_positions(
     logging.getLogger("websockets").setLevel(logging.WARNING)
     lat, lon = "51.9412345", "4.4798765"
     async with httpx.AsyncClient(base_url=hub.url) as http:
-        await http.post("/api/login", json={"username": "w1", "password": "verkeerd-wachtwoord"})
+        await http.post(
+            "/api/login", json={"username": "w1", "password": "verkeerd-wachtwoord"}
+        )
     token = await hub.token("w1")
     caretaker = await hub.connect("w1")
-    await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+    await caretaker.request(
+        {"type": "presence", "on_duty": True, "status": "available"}
+    )
     await caretaker.send({"type": "location", "lat": float(lat), "lon": float(lon)})
-    await caretaker.request({"type": "location", "lat": 95, "lon": float(lon)})  # refused
+    await caretaker.request(
+        {"type": "location", "lat": 95, "lon": float(lon)}
+    )  # refused
     stranger = await hub.connect()
     await stranger.send({"type": "auth", "token": token + "x"})
     await stranger.closed_with()
@@ -32,7 +38,15 @@ async def test_logs_never_contain_tokens_passwords_or_positions(
     logged = capfd.readouterr().err
     logging.getLogger().handlers.clear()
     assert "login failed" in logged, "the scenario should have logged something"
-    for secret in (token, "verkeerd-wachtwoord", PASSWORDS["w1"], lat, lon, lat[:7], lon[:6]):
+    for secret in (
+        token,
+        "verkeerd-wachtwoord",
+        PASSWORDS["w1"],
+        lat,
+        lon,
+        lat[:7],
+        lon[:6],
+    ):
         assert secret not in logged
 
 
@@ -45,7 +59,9 @@ async def test_closing_connections_leaves_no_subscriptions_or_tasks(hub: Hub) ->
         clients.append(client)
     await clients[-1].request({"type": "subscribe", "channel": "dashboard"})
     assert context.broker.topic_counts() == {
-        "district:noord#public": 2, "district:noord#staff": 2, "dashboard": 1,
+        "district:noord#public": 2,
+        "district:noord#staff": 2,
+        "dashboard": 1,
     }
 
     for client in clients:

@@ -9,11 +9,19 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import TIMEOUT, RedisServer
-from tests.harness import HubProcess, eventually, hub_settings, load_directory, running_hub
+from tests.harness import (
+    HubProcess,
+    eventually,
+    hub_settings,
+    load_directory,
+    running_hub,
+)
 
 
 @pytest.fixture
-async def two_hubs(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[tuple[HubProcess, HubProcess]]:
+async def two_hubs(
+    redis_server: RedisServer, key_prefix: str
+) -> AsyncIterator[tuple[HubProcess, HubProcess]]:
     await load_directory(redis_server.url, key_prefix)
     first = HubProcess(redis_server.url, key_prefix, HUB_PRESENCE_TIMEOUT="2")
     second = HubProcess(redis_server.url, key_prefix, HUB_PRESENCE_TIMEOUT="2")
@@ -23,13 +31,17 @@ async def two_hubs(redis_server: RedisServer, key_prefix: str) -> AsyncIterator[
     await second.close()
 
 
-async def test_tenant_on_one_process_sees_caretaker_on_another(two_hubs: tuple[HubProcess, HubProcess]) -> None:
+async def test_tenant_on_one_process_sees_caretaker_on_another(
+    two_hubs: tuple[HubProcess, HubProcess],
+) -> None:
     a, b = two_hubs
     tenant = await a.hub.connect("100001")
     await tenant.request({"type": "subscribe", "channel": "district:noord"})
     caretaker = await b.hub.connect("w1")
 
-    await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+    await caretaker.request(
+        {"type": "presence", "on_duty": True, "status": "available"}
+    )
 
     event = await tenant.expect(lambda f: f["type"] == "event")
     assert event["data"]["status"] == "available"
@@ -50,7 +62,8 @@ async def test_sigkill_of_caretakers_process_shows_offline_once_within_timeout(
     b.kill()
 
     offline = await tenant.expect(
-        lambda f: f.get("kind") == "presence" and not f["data"]["online"], timeout=TIMEOUT * 2
+        lambda f: f.get("kind") == "presence" and not f["data"]["online"],
+        timeout=TIMEOUT * 2,
     )
     waited = time.monotonic() - killed_at
     assert offline["data"]["status"] == "offline"
@@ -65,7 +78,9 @@ async def test_snapshot_then_changes_loses_nothing_when_a_change_races_the_subsc
 ) -> None:
     a, b = two_hubs
     caretaker = await b.hub.connect("w1")
-    await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+    await caretaker.request(
+        {"type": "presence", "on_duty": True, "status": "available"}
+    )
 
     for round_number in range(20):
         activity = f"ronde {round_number}"
@@ -73,8 +88,14 @@ async def test_snapshot_then_changes_loses_nothing_when_a_change_races_the_subsc
         subscribe = asyncio.create_task(
             tenant.request({"type": "subscribe", "channel": "district:noord"})
         )
-        await caretaker.send({"type": "presence", "on_duty": True, "status": "busy",
-                              "activity": activity})
+        await caretaker.send(
+            {
+                "type": "presence",
+                "on_duty": True,
+                "status": "busy",
+                "activity": activity,
+            }
+        )
         subscribed = await subscribe
         seen = subscribed["snapshot"]["caretakers"][0]["presence"]["activity"]
         if seen != activity:
@@ -97,7 +118,9 @@ async def test_redis_restart_under_a_live_subscription_keeps_the_tenant_receivin
         tenant = await hub.connect("100001")
         await tenant.request({"type": "subscribe", "channel": "district:noord"})
         caretaker = await hub.connect("w1")
-        await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+        await caretaker.request(
+            {"type": "presence", "on_duty": True, "status": "available"}
+        )
         await tenant.expect(lambda f: f.get("kind") == "presence")
 
         private_redis.restart()
@@ -105,16 +128,26 @@ async def test_redis_restart_under_a_live_subscription_keeps_the_tenant_receivin
         context = hub.app.state.hub
         await eventually(lambda: context.broker.ready, timeout=TIMEOUT * 3)
         # The resubscribed listener sends a fresh snapshot first.
-        fresh = await tenant.expect(lambda f: f.get("kind") == "snapshot", timeout=TIMEOUT * 2)
+        fresh = await tenant.expect(
+            lambda f: f.get("kind") == "snapshot", timeout=TIMEOUT * 2
+        )
         assert fresh["data"]["caretakers"][0]["presence"]["status"] == "available"
 
         async def busy_arrives() -> bool:
-            reply = await caretaker.request({"type": "presence", "on_duty": True,
-                                             "status": "busy", "activity": "na herstart"})
+            reply = await caretaker.request(
+                {
+                    "type": "presence",
+                    "on_duty": True,
+                    "status": "busy",
+                    "activity": "na herstart",
+                }
+            )
             return reply["type"] == "ok"
 
         await eventually(busy_arrives, timeout=TIMEOUT * 2)
         event = await tenant.expect(
-            lambda f: f.get("kind") == "presence" and f["data"]["activity"] == "na herstart"
+            lambda f: (
+                f.get("kind") == "presence" and f["data"]["activity"] == "na herstart"
+            )
         )
         assert event["data"]["status"] == "busy"

@@ -23,7 +23,10 @@ async def test_tenant_that_stops_reading_is_closed_4429_and_others_keep_receivin
 ) -> None:
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(
-        redis_server.url, key_prefix, send_queue_frames=16, frames_per_second=10_000,
+        redis_server.url,
+        key_prefix,
+        send_queue_frames=16,
+        frames_per_second=10_000,
         frame_burst=10_000,
     )
     async with running_hub(settings) as hub:
@@ -40,7 +43,9 @@ async def test_tenant_that_stops_reading_is_closed_4429_and_others_keep_receivin
         healthy = await hub.connect("100002")
         await healthy.request({"type": "subscribe", "channel": "district:noord"})
         caretaker = await hub.connect("w1")
-        await caretaker.request({"type": "presence", "on_duty": True, "status": "available"})
+        await caretaker.request(
+            {"type": "presence", "on_duty": True, "status": "available"}
+        )
         await healthy.expect(lambda f: f.get("kind") == "presence")
         padding = "x" * 190  # big frames fill buffers sooner
 
@@ -52,8 +57,14 @@ async def test_tenant_that_stops_reading_is_closed_4429_and_others_keep_receivin
         count = 2000
         reader = asyncio.create_task(healthy_reads_everything(count))
         for n in range(count):
-            await caretaker.send({"type": "presence", "on_duty": True, "status": "busy",
-                                  "activity": f"{n:05d}{padding}"})
+            await caretaker.send(
+                {
+                    "type": "presence",
+                    "on_duty": True,
+                    "status": "busy",
+                    "activity": f"{n:05d}{padding}",
+                }
+            )
         await asyncio.wait_for(reader, TIMEOUT * 4)
 
         stuck.connection.transport.resume_reading()
@@ -105,8 +116,12 @@ class FreezableProxy:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self.server.sockets[0].getsockname()[1]
 
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+    async def _handle(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        up_reader, up_writer = await asyncio.open_connection(
+            "127.0.0.1", self.target_port
+        )
 
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             with contextlib.suppress(Exception):
@@ -139,10 +154,14 @@ async def test_deaf_listener_reports_not_ready_and_recovers(
 
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(f"redis://127.0.0.1:{proxy.port}/0", key_prefix)
-    async with running_hub(settings) as hub, httpx.AsyncClient(base_url=hub.url) as http:
+    async with (
+        running_hub(settings) as hub,
+        httpx.AsyncClient(base_url=hub.url) as http,
+    ):
         assert (await http.get("/readyz")).status_code == 200
 
         proxy.frozen.set()
+
         async def listener_deaf() -> bool:
             body = await _status(http, 503)
             return body is not None and body["checks"]["listener"] is False
