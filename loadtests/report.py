@@ -280,8 +280,8 @@ def ticket_lines(result: dict[str, Any]) -> list[str]:
         f"({connect['failed']} failed).",
         "",
         "| phase | steps | steps/s | server CPU | µs/step (server) | µs/step (Redis) "
-        "| generator CPU | server starved | load | drained |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| generator CPU | server starved | load | drained | bottleneck |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for name in ("report", "transitions"):
         phase = result[name]
@@ -291,9 +291,14 @@ def ticket_lines(result: dict[str, Any]) -> list[str]:
             f"| {_pct(share['server'])} | {_num(phase['server_us_per_step'])} "
             f"| {_num(phase['redis_us_per_step'])} | {_pct(share['generator'])} "
             f"| {_pct(phase['server_starved'])} | {_num(phase['load_average'])} "
-            f"| {'yes' if phase['drained'] else 'no'} |"
+            f"| {'yes' if phase['drained'] else 'no'} "
+            f"| {phase.get('bottleneck', '-')} |"
         )
     lines += [
+        "",
+        "*Generator CPU* is this process (REST client and every websocket); it "
+        "shares its core with Redis, so *generator* as the bottleneck means the "
+        "rate is the generator's, not the hub's.",
         "",
         "Delay from sending the REST request to the event on the follower's "
         "websocket, ms; audit of every event each follower should have had:",

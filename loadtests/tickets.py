@@ -39,6 +39,7 @@ from websockets.exceptions import ConnectionClosed
 
 from loadtests.protocols import PROBE_TENANT, caretaker_id, tenant_id
 from loadtests.runner import (
+    BUSY_CPU,
     DISTRICT,
     HUB_SECRET,
     Cores,
@@ -330,6 +331,15 @@ class TicketBench:
         end = self.clock.read()
         share = {name: (busy[name] - start[name]) / elapsed for name in start}
         server_cpu = end["server"] - start["server"]
+        generator_side = share["generator"] + share["redis"]
+        if share["generator"] >= BUSY_CPU or generator_side >= (
+            BUSY_CPU * self.cores.generator_count
+        ):
+            bottleneck = "generator"
+        elif share["server"] >= BUSY_CPU:
+            bottleneck = "server"
+        else:
+            bottleneck = "-"
         return {
             "made": made,
             "seconds": elapsed,
@@ -341,6 +351,7 @@ class TicketBench:
             "cpu_share": share,
             "server_starved": (waited_busy["server"] - waited["server"]) / elapsed,
             "drained": drained,
+            "bottleneck": bottleneck,
             "load_average": os.getloadavg()[0],
         }
 

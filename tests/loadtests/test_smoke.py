@@ -1,8 +1,9 @@
 """The load-test tool runs end to end and writes its report.
 
 A smoke test, not a benchmark: a few seconds of fan-out against the hub and
-the bare baseline, checking that the report files appear and say what was
-measured. No timing is asserted; timings on a shared machine mean nothing.
+the bare baseline, and a small ticket run (reports, transitions, resume) on
+the hub, checking that the report files appear and say what was measured.
+No timing is asserted; timings on a shared machine mean nothing.
 """
 
 from __future__ import annotations
