@@ -29,8 +29,11 @@ def _settings() -> Settings:
         return Settings()
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        name = "HUB_" + str(first["loc"][0]).upper()
-        raise click.ClickException(f"{name}: {first['msg']}") from None
+        field = str(first["loc"][0])
+        # REDIS_URL is read under its own name (an alias); the rest by prefix.
+        name = field if field.isupper() else "HUB_" + field.upper()
+        message = first["msg"].removeprefix("Value error, ")
+        raise click.ClickException(f"{name}: {message}") from None
 
 
 def listening_socket(host: str, port: int, send_buffer: int) -> socket.socket:

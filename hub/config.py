@@ -13,6 +13,7 @@ from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from redis.connection import parse_url
 
 
 def default_data_dir() -> Path:
@@ -97,6 +98,18 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_parses(cls, value: str | None) -> str | None:
+        # Parse now, so a mistyped URL is a one-line error at start-up
+        # instead of a traceback from the first connection attempt.
+        if value:
+            try:
+                parse_url(value)
+            except ValueError as exc:
+                raise ValueError(f"not a Redis URL: {exc}") from None
         return value
 
     @field_validator("key_prefix")

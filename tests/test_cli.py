@@ -72,6 +72,21 @@ def test_unreachable_redis_is_one_line_and_nonzero() -> None:
     assert "cannot reach Redis" in line
 
 
+@pytest.mark.parametrize(
+    "url", ["foo://somewhere", "redis://:pw@[::1", "http://127.0.0.1:6379"]
+)
+def test_malformed_redis_url_is_one_line_naming_the_variable(url: str) -> None:
+    line = one_line_error(homi("serve", "--port", str(free_port()), REDIS_URL=url))
+    assert line.startswith("Error: REDIS_URL: not a Redis URL")
+
+
+def test_bad_setting_names_its_variable() -> None:
+    line = one_line_error(
+        homi("serve", "--port", str(free_port()), HUB_TOKEN_TTL="twelve hours")
+    )
+    assert line.startswith("Error: HUB_TOKEN_TTL:")
+
+
 def test_port_in_use_is_one_line_and_nonzero(redis_server: RedisServer) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
