@@ -159,6 +159,9 @@ def _spawn(binary: str, redis_dir: Path) -> EmbeddedRedis:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+        # Its own session, so a Ctrl-C at the terminal reaches only the hub,
+        # which then stops Redis last, after its own connections have closed.
+        start_new_session=True,
     )
     url = f"redis://127.0.0.1:{port}/0"
     deadline = time.monotonic() + START_TIMEOUT

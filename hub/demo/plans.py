@@ -218,9 +218,11 @@ BREAK_ACTIVITY = "Even pauze"
 
 
 def busy_activity(number: int, category_label: str, place: str) -> str:
-    """What tenants read while the caretaker works on a ticket."""
+    """What tenants read while the caretaker works on a ticket, as a caretaker
+    would type it: "lekkage (keuken), melding #12". The pages put "Bezig met:"
+    in front of it, so it must not start with those words itself."""
     where = f" ({place})" if place else ""
-    return f"Bezig met melding #{number}: {category_label}{where}"[:200]
+    return f"{category_label.lower()}{where}, melding #{number}"[:200]
 
 
 def resolve_note(category: str, rng: random.Random) -> str:

@@ -15,10 +15,15 @@
  */
 
 import { ago, clock, el, t } from './common.js';
+import { FINAL_STATUSES, failureText } from './tickets.js';
 
 const READ_DELAY_MS = 600;
 const TYPING_SHOWN_MS = 5000;
 const TYPING_EVERY_MS = 2000;
+// The hub's own measure of "an agent is with you now" (AGENT_PRESENT_MS).
+const AGENT_PRESENT_MS = 5 * 60_000;
+// Ages and the queue place change without news on the channel: look again.
+const REFRESH_EVERY_MS = 30_000;
 
 export class ConversationPanel {
   constructor({ api, client, user, ticketId }) {
@@ -33,6 +38,9 @@ export class ConversationPanel {
     this.subscription = null;
     this.lastTyping = 0;
     this.readTimer = null;
+    this.refreshTimer = null;
+    this.agentSeenAt = null; // ms of the newest sign of an agent (wrote, read, typed)
+    this.onLoaded = () => {};
     this.build();
   }
 
@@ -69,53 +77,81 @@ export class ConversationPanel {
     // free of fields nobody is using.
     if (!this.form.isConnected) this.node.append(this.form);
     this.subscription = this.client.subscribe(`ticket:${this.ticketId}`, {
-      onSubscribed: (_, { resumed }) => { if (!resumed) this.load(); },
+      // Also after a resume: the replayed events bring the missed messages,
+      // but read markers and "an agent is here" are signals, which are not
+      // replayed. Messages are kept by id, so reading them again is harmless.
+      onSubscribed: () => this.load(),
       onEvent: (event) => this.onEvent(event),
       onSignal: (signal) => this.onSignal(signal),
       onReset: () => this.load(),
     });
+    this.refreshTimer = setInterval(() => this.refresh(), REFRESH_EVERY_MS);
   }
 
   close() {
     this.subscription?.unsubscribe().catch(() => {});
     this.subscription = null;
+    clearInterval(this.refreshTimer);
+    this.refreshTimer = null;
     for (const url of this.blobUrls.splice(0)) URL.revokeObjectURL(url);
   }
 
   async load() {
+    let info;
     try {
-      this.info = await this.api.get(`/api/tickets/${this.ticketId}/messages?limit=100`);
+      info = await this.api.get(`/api/tickets/${this.ticketId}/messages?limit=100`);
     } catch {
       return; // offline: the next resume or reset loads again
     }
-    for (const message of this.info.messages) this.messages.set(message.id, message);
+    this.info = info;
+    this.seeAgent(info.agent_active_at);
+    for (const message of info.messages) this.messages.set(message.id, message);
     this.render();
+    this.onLoaded(this);
+  }
+
+  /** Ages grow and a queue moves on with no event for this ticket. */
+  refresh() {
+    if (this.info?.status === 'submitted' && this.user.role === 'tenant') this.load();
+    else this.renderStatus();
+  }
+
+  seeAgent(at) {
+    if (at && (!this.agentSeenAt || at > this.agentSeenAt)) this.agentSeenAt = at;
+  }
+
+  agentPresent() {
+    return this.agentSeenAt !== null && Date.now() - this.agentSeenAt < AGENT_PRESENT_MS;
   }
 
   onEvent(event) {
     if (event.kind === 'message') {
       this.messages.set(event.data.id, event.data);
       this.typers.delete(event.data.by.id);
+      if (event.data.by.role === 'agent') this.seeAgent(event.data.at);
       if (this.info && event.data.by.role === 'tenant') {
         this.info.awaiting_reply_since ??= event.data.at;
       } else if (this.info) {
         this.info.awaiting_reply_since = null;
-        if (event.data.by.role === 'agent') this.info.agent_present = true;
       }
       this.render();
     } else if (event.kind === 'transition' && this.info) {
+      // Show the new status at once, then read who may write and the queue
+      // place from the hub (a retry puts the report back in the queue).
       this.info.status = event.data.ticket.status;
-      this.info.writable = !['closed', 'cancelled'].includes(this.info.status)
+      this.info.writable = !FINAL_STATUSES.has(this.info.status)
         && (this.user.role !== 'caretaker' || event.data.ticket.assignee === this.user.id);
       this.info.queue_position = null;
+      if (event.data.transition?.by.role === 'agent') this.seeAgent(event.data.transition.at);
       this.render();
+      this.load();
     }
   }
 
   onSignal(signal) {
     const by = signal.data.by;
     if (by.id === this.user.id) return;
-    if (by.role === 'agent' && this.info) this.info.agent_present = true;
+    if (by.role === 'agent') this.seeAgent(signal.data.at);
     if (signal.kind === 'typing') {
       clearTimeout(this.typers.get(by.id)?.timer);
       const timer = setTimeout(() => { this.typers.delete(by.id); this.renderTyping(); },
@@ -158,7 +194,8 @@ export class ConversationPanel {
       this.photos.value = '';
       this.render();
     } catch (error) {
-      this.error.textContent = t('chat.failed', { reason: error.message });
+      this.error.textContent = t('chat.failed', { reason: failureText(error) });
+      if (error.code === 'conflict') this.load();
     } finally {
       button.disabled = false;
     }
@@ -181,6 +218,7 @@ export class ConversationPanel {
   }
 
   render() {
+    this.node.dataset.loaded = String(this.info !== null);
     const sorted = [...this.messages.values()].sort((a, b) => a.id - b.id);
     const readers = this.info?.read ?? [];
     this.list.replaceChildren(...sorted.map((message) => this.messageItem(message, readers)));
@@ -188,7 +226,9 @@ export class ConversationPanel {
     this.renderTyping();
     const writable = this.info ? this.info.writable : true;
     this.form.hidden = !writable;
-    if (this.node.isConnected && !document.hidden) this.markRead();
+    // Read means seen: not while the page is in the background or folded away.
+    const folded = this.node.closest('details')?.open === false;
+    if (this.node.isConnected && !document.hidden && !folded) this.markRead();
   }
 
   messageItem(message, readers) {
@@ -233,16 +273,23 @@ export class ConversationPanel {
 
   renderStatus() {
     const info = this.info;
+    let state = '';
     let text = '';
-    if (info && !info.writable && ['closed', 'cancelled'].includes(info.status)) {
-      text = t('chat.read_only');
+    if (info && FINAL_STATUSES.has(info.status)) {
+      [state, text] = ['read_only', t('chat.read_only')];
     } else if (info && this.user.role === 'tenant') {
-      if (info.agent_present) text = t('chat.agent_here');
-      else if (info.queue_position) text = t('chat.queue', { n: info.queue_position });
+      // The tenant's one question: is someone with me, and if not, how long?
+      if (this.agentPresent()) [state, text] = ['agent_here', t('chat.agent_here')];
+      else if (info.queue_position) {
+        [state, text] = ['queue', t('chat.queue', { n: info.queue_position })];
+      } else [state, text] = ['agent_away', t('chat.agent_away')];
+    } else if (info && !info.writable && this.user.role === 'caretaker') {
+      [state, text] = ['read_only', t('chat.caretaker_reads')];
     } else if (info?.awaiting_reply_since) {
-      text = t('chat.waiting_since', { ago: ago(info.awaiting_reply_since) });
+      [state, text] = ['waiting', t('chat.waiting_since', { ago: ago(info.awaiting_reply_since) })];
     }
     this.statusLine.textContent = text;
+    this.statusLine.dataset.state = state;
     this.statusLine.hidden = !text;
   }
 
@@ -258,24 +305,57 @@ export class ConversationPanel {
  * rebuilds its list puts the same node back, and focus in it is restored.
  */
 export class ConversationShelf {
-  constructor(options) {
+  /**
+   * @param {object} options api, client, user (as for a panel); onOpen(ticketId),
+   *   called when someone unfolds a conversation
+   */
+  constructor({ onOpen = () => {}, ...options }) {
     this.options = options;
+    this.onOpen = onOpen;
     this.panels = new Map();
   }
 
-  /** A <details> that opens the ticket's conversation when unfolded. */
-  disclosure(ticketId) {
+  /**
+   * A <details> that opens the ticket's conversation when unfolded; `open`
+   * unfolds it the first time it is made (later renders leave it as the
+   * person left it).
+   */
+  disclosure(ticketId, { open = false } = {}) {
     let entry = this.panels.get(ticketId);
     if (!entry) {
       const panel = new ConversationPanel({ ...this.options, ticketId });
-      const node = el('details', { class: 'conversation-toggle',
+      const news = el('span', { class: 'conversation-toggle__news badge', hidden: true,
+        text: t('chat.new') });
+      const node = el('details', { class: 'conversation-toggle', open,
         dataset: { conversationToggle: ticketId } },
-        el('summary', { text: t('chat.heading') }), panel.node);
-      node.addEventListener('toggle', () => { if (node.open) panel.open(); });
-      entry = { panel, node };
+        el('summary', {}, t('chat.heading'), ' ', news), panel.node);
+      node.addEventListener('toggle', () => {
+        if (!node.open) return;
+        news.hidden = true;
+        panel.open();
+        this.onOpen(ticketId);
+      });
+      entry = { panel, node, news };
       this.panels.set(ticketId, entry);
     }
     return entry.node;
+  }
+
+  /** A `message_hint` event: mark a folded conversation that has news. */
+  hint(data) {
+    const entry = this.panels.get(data?.ticket_id);
+    if (!entry || entry.node.open || data.by?.id === this.options.user.id) return;
+    entry.news.hidden = false;
+  }
+
+  /** Stop following the conversations of tickets a page no longer shows. */
+  keepOnly(ticketIds) {
+    const kept = new Set(ticketIds);
+    for (const [ticketId, entry] of this.panels) {
+      if (kept.has(ticketId)) continue;
+      entry.panel.close();
+      this.panels.delete(ticketId);
+    }
   }
 
   /** Run `render` (which may move panels in the page) and give focus back. */

@@ -7,6 +7,9 @@
 
 import { actionText, clock, el, t, ticketStatusText } from './common.js';
 
+/** Statuses after which nothing more happens to a ticket. */
+export const FINAL_STATUSES = new Set(['closed', 'cancelled']);
+
 export class TicketBook {
   constructor() {
     this.tickets = new Map();
@@ -68,4 +71,64 @@ export function timelineList(timeline) {
 export function statusBadge(status) {
   return el('span', { class: `badge badge--${status}`, dataset: { status },
     text: ticketStatusText(status) });
+}
+
+/**
+ * What went wrong with a ticket step, a message or a photo, in words a
+ * person can act on. `error` is a HomiError (REST or websocket).
+ */
+export function failureText(error) {
+  const status = error.details?.status;
+  if (error.code === 'conflict') {
+    return status ? t('error.conflict_status', { status: ticketStatusText(status) })
+      : t('error.conflict');
+  }
+  if (error.code === 'bad_request' || error.status === 422) {
+    return t('error.bad_request', { reason: error.message });
+  }
+  const known = ['forbidden', 'not_found', 'too_large', 'rate_limited', 'unauthorized'];
+  if (known.includes(error.code)) return t(`error.${error.code}`);
+  if (['unavailable', 'disconnected', 'timeout'].includes(error.code)) {
+    return t('error.unavailable');
+  }
+  return t('error.other', { reason: error.message });
+}
+
+/**
+ * Run `render`, which rebuilds the fields in `container`, and put back what
+ * was typed in them and where the cursor was: a live update must not eat a
+ * half-written note. Fields are matched by id; the conversation panels are
+ * the same nodes before and after, so they are left alone.
+ */
+export function keepDrafts(container, render) {
+  const fields = [...container.querySelectorAll('input[id], textarea[id], select[id]')]
+    .filter((field) => !field.closest('.conversation') && field.type !== 'file');
+  const drafts = new Map(fields.map((field) => [field.id, field.value]));
+  const active = document.activeElement;
+  const focusedId = active && fields.includes(active) ? active.id : null;
+  const selection = focusedId && 'selectionStart' in active
+    ? [active.selectionStart, active.selectionEnd] : null;
+  render();
+  for (const [id, value] of drafts) {
+    const field = document.getElementById(id);
+    if (field && container.contains(field) && value) field.value = value;
+  }
+  const again = focusedId && document.getElementById(focusedId);
+  if (again && document.activeElement !== again) {
+    again.focus();
+    try {
+      if (selection) again.setSelectionRange(...selection);
+    } catch {
+      // Some input types (date-time) have no selection.
+    }
+  }
+}
+
+/**
+ * Send one step of a ticket's lifecycle. Resolves with the event data
+ * `{ticket, transition}`; rejects with the hub's HomiError.
+ */
+export function postTransition(api, ticket, move) {
+  return api.post(`/api/tickets/${ticket.id}/transitions`,
+    { ...move, expected_version: ticket.version });
 }
