@@ -5,11 +5,13 @@
  */
 
 import {
-  attachConnectionBanner, el, onLanguageChange, setUpLanguageSwitch, setUpLogin, t,
+  attachConnectionBanner, clock, el, onLanguageChange, setUpLanguageSwitch, setUpLogin, t,
   translatePage,
 } from './common.js';
 import { ConversationShelf } from './conversation.js';
-import { TicketBook, categoryText, statusBadge, timelineList } from './tickets.js';
+import {
+  TicketBook, categoryText, failureText, keepDrafts, postTransition, statusBadge, timelineList,
+} from './tickets.js';
 
 const $ = (id) => document.getElementById(id);
 const DONE = new Set(['closed', 'cancelled']);
@@ -69,7 +71,10 @@ async function start({ api, client, user }) {
   ({ categories: state.categories } = await api.get('/api/categories'));
   client.subscribe('tickets:mine', {
     onSubscribed: (_, { resumed }) => { if (!resumed) reloadTickets(); },
-    onEvent: (event) => { state.book.apply(event); renderTickets(); },
+    onEvent: (event) => {
+      if (event.kind === 'message_hint') state.shelf.hint(event.data);
+      else if (state.book.apply(event)) renderTickets();
+    },
     onReset: () => reloadTickets(),
   });
   onLanguageChange(() => { renderDuty(); renderTickets(); });
@@ -165,7 +170,7 @@ function actionsFor(ticket) {
 }
 
 function renderTickets() {
-  state.shelf.keepFocus(renderTicketList);
+  state.shelf.keepFocus(() => keepDrafts($('tickets'), renderTicketList));
 }
 
 function renderTicketList() {
@@ -187,6 +192,8 @@ function renderTicketList() {
         text: t(`dashboard.severity.${ticket.severity}`) }) : null,
       ticket.place ? el('p', { class: 'muted', text: ticket.place }) : null,
       ticket.description ? el('p', { class: 'ticket__description', text: ticket.description }) : null,
+      ticket.planned_for ? el('p', { class: 'ticket__plan',
+        text: t('ticket.visit_planned', { when: clock(ticket.planned_for) }) }) : null,
       timelineList(timeline),
       state.shelf.disclosure(ticket.id),
       needsNote ? el('div', { class: 'form' },
@@ -204,22 +211,33 @@ function renderTicketList() {
 }
 
 async function transition(ticket, move, noteId, whenId) {
-  const body = { ...move, expected_version: ticket.version };
-  const note = document.getElementById(noteId)?.value.trim();
+  const result = $('tickets-result');
+  const body = { ...move };
+  const noteField = document.getElementById(noteId);
+  const whenField = document.getElementById(whenId);
+  const note = noteField?.value.trim();
   if (note) body.note = note;
-  const when = document.getElementById(whenId)?.value;
+  const when = whenField?.value;
+  result.textContent = '';
+  if (move.action === 'plan' && !when) {
+    result.textContent = t('caretaker.plan_needs_when', { number: ticket.number });
+    whenField?.focus();
+    return;
+  }
   if (when && (move.to === 'accepted' || move.action === 'plan')) {
+    // The field holds the phone's local time; the hub wants an offset, so send UTC.
     body.planned_for = new Date(when).toISOString();
   }
-  $('tickets-result').textContent = '';
   try {
-    const data = await state.api.post(`/api/tickets/${ticket.id}/transitions`, body);
+    const data = await postTransition(state.api, ticket, body);
+    if (noteField) noteField.value = '';
+    if (whenField) whenField.value = '';
     state.book.apply({ data });
     renderTickets();
   } catch (error) {
-    $('tickets-result').textContent = error.code === 'conflict'
-      ? t('caretaker.conflict', { status: t(`ticket.${error.details.status ?? ''}`) })
-      : t('caretaker.failed', { reason: error.message });
+    result.textContent = error.code === 'conflict' && error.details.status
+      ? t('caretaker.conflict', { status: t(`ticket.${error.details.status}`) })
+      : t('ticket.failed', { number: ticket.number, reason: failureText(error) });
     if (error.code === 'conflict') reloadTickets();
   }
 }

@@ -40,7 +40,7 @@ export class ConversationPanel {
     this.readTimer = null;
     this.refreshTimer = null;
     this.agentSeenAt = null; // ms of the newest sign of an agent (wrote, read, typed)
-    this.onLoaded = () => {};
+    this.onVisible = () => { if (!document.hidden && this.info) this.render(); };
     this.build();
   }
 
@@ -72,7 +72,11 @@ export class ConversationPanel {
 
   /** Follow the ticket live and load the thread. */
   open() {
-    if (this.subscription) return;
+    if (this.subscription) {
+      this.render(); // unfolded again: what arrived meanwhile is now seen
+      return;
+    }
+    document.addEventListener('visibilitychange', this.onVisible);
     // The form joins the page only when opened: a list of tickets stays
     // free of fields nobody is using.
     if (!this.form.isConnected) this.node.append(this.form);
@@ -89,6 +93,7 @@ export class ConversationPanel {
   }
 
   close() {
+    document.removeEventListener('visibilitychange', this.onVisible);
     this.subscription?.unsubscribe().catch(() => {});
     this.subscription = null;
     clearInterval(this.refreshTimer);
@@ -107,7 +112,6 @@ export class ConversationPanel {
     this.seeAgent(info.agent_active_at);
     for (const message of info.messages) this.messages.set(message.id, message);
     this.render();
-    this.onLoaded(this);
   }
 
   /** Ages grow and a queue moves on with no event for this ticket. */

@@ -11,9 +11,29 @@ import {
   randomId, setUpLanguageSwitch, setUpLogin, t, translatePage,
 } from './common.js';
 import { ConversationShelf } from './conversation.js';
-import { TicketBook, categoryText, statusBadge, timelineList } from './tickets.js';
+import {
+  FINAL_STATUSES, TicketBook, categoryText, failureText, keepDrafts, postTransition, statusBadge,
+  timelineList,
+} from './tickets.js';
 
 const POSITION_STALE_MS = 2 * 60_000;
+// Conversations unfolded from the start: the newest open reports.
+const CONVERSATIONS_OPEN = 3;
+
+/** What a tenant can do with a report in each status (docs/tickets.md). */
+const TENANT_ACTIONS = {
+  submitted: ['cancel'],
+  advised: ['close', 'retry', 'cancel'],
+  assigned: ['cancel'],
+  resolved: ['confirm', 'reopen'],
+};
+const MOVES = {
+  cancel: { to: 'cancelled' },
+  close: { to: 'closed' },
+  retry: { to: 'submitted' },
+  confirm: { to: 'closed' },
+  reopen: { to: 'in_progress' },
+};
 
 const $ = (id) => document.getElementById(id);
 
@@ -24,6 +44,8 @@ const state = {
   book: new TicketBook(),
   map: null,
   marker: null,
+  api: null,
+  confirming: new Set(), // ids of reports whose "withdraw?" question is showing
 };
 
 translatePage();
@@ -39,6 +61,7 @@ $('logout').addEventListener('click', () => session.logout());
 
 async function start({ api, client, user }) {
   state.shelf = new ConversationShelf({ api, client, user });
+  state.api = api;
   $('login-section').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
@@ -88,6 +111,10 @@ async function start({ api, client, user }) {
       if (!resumed) reloadTickets(api);
     },
     onEvent: (event) => {
+      if (event.kind === 'message_hint') {
+        state.shelf.hint(event.data);
+        return;
+      }
       state.book.apply(event);
       renderTickets();
     },
@@ -220,13 +247,20 @@ function setUpReportForm(api) {
         category: String(data.get('category')), description, place: String(data.get('place')),
       }, { 'Idempotency-Key': key });
       state.book.apply({ data: { ticket, transition: null } });
-      await sendReportPhotos(api, ticket.id, [...$('report-photos').files]);
       renderTickets();
+      const files = [...$('report-photos').files];
       form.reset();
       key = randomId();
       result.textContent = t('report.sent', { number: ticket.number });
+      try {
+        await sendReportPhotos(api, ticket.id, files);
+      } catch (error) {
+        // The report itself is in: say so, and where the photos can go instead.
+        result.textContent = t('report.photos_failed', { number: ticket.number,
+          reason: failureText(error) });
+      }
     } catch (error) {
-      result.textContent = t('report.failed', { reason: error.message });
+      result.textContent = t('report.failed', { reason: failureText(error) });
     } finally {
       button.disabled = false;
     }
@@ -251,21 +285,91 @@ async function reloadTickets(api) {
 }
 
 function renderTickets() {
-  state.shelf.keepFocus(renderTicketList);
+  state.shelf.keepFocus(() => keepDrafts($('tickets'), renderTicketList));
 }
 
 function renderTicketList() {
   const entries = state.book.list();
+  let unfolded = 0;
   $('tickets-empty').hidden = entries.length > 0;
-  $('tickets').replaceChildren(...entries.map(({ ticket, timeline }) => el('li', {
-    class: 'ticket', dataset: { ticket: ticket.id, status: ticket.status } },
-  el('div', { class: 'ticket__head' },
-    el('h3', { class: 'ticket__title',
-      text: `#${ticket.number} ${categoryText(state.categories, ticket.category)}` }),
-    statusBadge(ticket.status)),
-  ticket.description ? el('p', { class: 'ticket__description', text: ticket.description }) : null,
-  ticket.planned_for ? el('p', { class: 'ticket__plan',
-    text: t('ticket.visit_planned', { when: clock(ticket.planned_for) }) }) : null,
-  timelineList(timeline),
-  state.shelf.disclosure(ticket.id))));
+  $('tickets').replaceChildren(...entries.map(({ ticket, timeline }) => {
+    const open = !FINAL_STATUSES.has(ticket.status) && unfolded++ < CONVERSATIONS_OPEN;
+    return el('li', { class: 'ticket', dataset: { ticket: ticket.id, status: ticket.status } },
+      el('div', { class: 'ticket__head' },
+        el('h3', { class: 'ticket__title',
+          text: `#${ticket.number} ${categoryText(state.categories, ticket.category)}` }),
+        statusBadge(ticket.status)),
+      ticket.description ? el('p', { class: 'ticket__description', text: ticket.description })
+        : null,
+      ticket.planned_for ? el('p', { class: 'ticket__plan',
+        text: t('ticket.visit_planned', { when: clock(ticket.planned_for) }) }) : null,
+      timelineList(timeline),
+      ticketActions(ticket),
+      state.shelf.disclosure(ticket.id, { open }));
+  }));
+}
+
+// -- what the tenant can do with a report -------------------------------------------
+
+function ticketActions(ticket) {
+  const names = TENANT_ACTIONS[ticket.status] ?? [];
+  if (!names.length) return null;
+  const noteId = `note-${ticket.id}`;
+  const button = (name, primary) => el('button', { type: 'button',
+    class: primary ? 'button button--primary' : 'button', dataset: { action: name },
+    text: t(`tenant.action.${name}`), onclick: () => act(ticket, name, noteId) });
+
+  if (state.confirming.has(ticket.id)) {
+    return el('div', { class: 'ticket__confirm', role: 'group',
+      'aria-labelledby': `confirm-${ticket.id}` },
+    el('p', { id: `confirm-${ticket.id}`, text: t('tenant.cancel_sure', { number: ticket.number }) }),
+    el('div', { class: 'ticket__actions' },
+      el('button', { type: 'button', class: 'button button--danger',
+        dataset: { action: 'cancel-confirm' }, text: t('tenant.cancel_yes'),
+        onclick: () => act(ticket, 'cancel', noteId, { confirmed: true }) }),
+      el('button', { type: 'button', class: 'button', dataset: { action: 'cancel-keep' },
+        text: t('tenant.cancel_no'), onclick: () => {
+          state.confirming.delete(ticket.id);
+          renderTickets();
+        } })));
+  }
+
+  const question = ticket.status === 'advised' ? t('tenant.advice_question')
+    : ticket.status === 'resolved' ? t('tenant.resolved_question') : null;
+  const main = names.filter((name) => name !== 'cancel');
+  return el('div', { class: 'ticket__tenant-actions' },
+    question ? el('p', { class: 'ticket__question', text: question }) : null,
+    main.length ? el('div', { class: 'form' },
+      el('label', { for: noteId, text: t('tenant.note') }),
+      el('textarea', { id: noteId, rows: 2, maxlength: 2000 })) : null,
+    el('div', { class: 'ticket__actions' },
+      main.map((name, index) => button(name, index === 0)),
+      names.includes('cancel') ? button('cancel', false) : null));
+}
+
+async function act(ticket, name, noteId, { confirmed = false } = {}) {
+  const result = $('tickets-result');
+  result.textContent = '';
+  // Withdrawing cannot be undone: ask once, in the page, before doing it.
+  if (name === 'cancel' && !confirmed) {
+    state.confirming.add(ticket.id);
+    renderTickets();
+    document.querySelector(`[data-ticket="${ticket.id}"] [data-action="cancel-keep"]`)?.focus();
+    return;
+  }
+  state.confirming.delete(ticket.id);
+  const move = { ...MOVES[name] };
+  const noteField = document.getElementById(noteId);
+  const note = noteField?.value.trim();
+  if (note) move.note = note;
+  try {
+    const data = await postTransition(state.api, ticket, move);
+    if (noteField) noteField.value = '';
+    state.book.apply({ data });
+  } catch (error) {
+    result.textContent = t('ticket.failed', { number: ticket.number,
+      reason: failureText(error) });
+    if (error.code === 'conflict') reloadTickets(state.api);
+  }
+  renderTickets();
 }
