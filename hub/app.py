@@ -223,8 +223,12 @@ async def not_found(request: Request, exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, exc: Exception) -> Response:
-    body = {"error": {"code": "bad_request", "message": "method not allowed here"}}
-    return JSONResponse(body, status_code=405)
+    # The product's error codes have no "method not allowed"; bad_request with
+    # the 405 status and Starlette's Allow header says it precisely enough.
+    message = f"{request.method} is not allowed here"
+    body = {"error": {"code": "bad_request", "message": message}}
+    headers = getattr(exc, "headers", None)
+    return JSONResponse(body, status_code=405, headers=headers)
 
 
 def create_app(settings: Settings | None = None) -> HubApp:

@@ -17,6 +17,7 @@ Redis errors are translated to `Unavailable` at one boundary
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 
@@ -121,7 +122,17 @@ class Conflict(HubError):
 
 
 class RateLimited(HubError):
+    """Too many requests. `retry_after` (whole seconds, at least 1) tells the
+    client when trying again can succeed; REST answers carry it as the
+    `Retry-After` header as well as in the body."""
+
     code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        if retry_after is None:
+            super().__init__(message)
+        else:
+            super().__init__(message, retry_after=max(1, math.ceil(retry_after)))
 
 
 class TooLarge(HubError):

@@ -130,6 +130,7 @@ async def test_data_survives_a_restart_of_hub_and_embedded_redis(
                         await http.post("/api/login", json=body)
                     limited = await http.post("/api/login", json=body)
                     assert limited.status_code == 429
+                    assert 1 <= int(limited.headers["Retry-After"]) <= 300
         finally:
             hub.send_signal(signal.SIGTERM)
             hub.wait(TIMEOUT * 3)

@@ -45,7 +45,11 @@ async def login(request: Request) -> Response:
         or int(address_failures or 0)
         >= settings.login_failures_allowed * ADDRESS_FAILURE_FACTOR
     ):
-        raise RateLimited("too many failed logins; wait a few minutes and try again")
+        wait = max(await hub.redis.ttl(user_key), await hub.redis.ttl(address_key))
+        raise RateLimited(
+            "too many failed logins; wait a few minutes and try again",
+            retry_after=wait if wait > 0 else settings.login_failure_window,
+        )
 
     found = await hub.directory.credentials(username)
     user, password_hash = found if found else (None, None)

@@ -36,9 +36,11 @@ def hub_of(request: Request) -> HubContext:
 
 
 def error_response(error: HubError) -> JSONResponse:
-    headers = (
-        {"WWW-Authenticate": "Bearer"} if isinstance(error, Unauthorized) else None
-    )
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if "retry_after" in error.details:
+        headers["Retry-After"] = str(error.details["retry_after"])
     return JSONResponse(error.as_body(), status_code=error.http_status, headers=headers)
 
 

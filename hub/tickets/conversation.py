@@ -473,7 +473,11 @@ class Conversation:
             pipe.expire(key, window + 1)
             used, _ = await pipe.execute()
         if int(used) > allowed:
-            raise RateLimited(f"at most {allowed} per {window} s; wait a moment")
+            now = time.time()
+            raise RateLimited(
+                f"at most {allowed} per {window} s; wait a moment",
+                retry_after=window - now % window,
+            )
 
     async def _signal(self, ticket_id: str, kind: str, data: dict[str, Any]) -> None:
         # Signals carry no position: "0-0" satisfies the broker and is never

@@ -199,6 +199,8 @@ class Session:
             "code": str(error.code),
             "message": error.message,
         }
+        if "retry_after" in error.details:
+            frame["retry_after"] = error.details["retry_after"]
         if ref is not None:
             frame["ref"] = ref
         self.send(frame)
@@ -377,7 +379,9 @@ class Session:
                     await self._drain(FLOOD_DRAIN_TIMEOUT)
                     await self.close(CloseCode.TOO_SLOW, "flooding")
                     return
-                raise RateLimited("too many frames; slow down")
+                raise RateLimited(
+                    "too many frames; slow down", retry_after=cost / self._bucket.rate
+                )
             self._strikes = 0
             await self._dispatch(frame)
         except HubError as error:

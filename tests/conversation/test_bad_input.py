@@ -95,8 +95,13 @@ async def test_a_flood_of_messages_is_rate_limited(
 ) -> None:
     tenant = users["100001"]
     # 61 in a row exceed 30 per minute even when they straddle two windows.
-    codes = [(await tenant.say(ticket_id, f"spam {n}")).status_code for n in range(61)]
+    answers = [await tenant.say(ticket_id, f"spam {n}") for n in range(61)]
+    codes = [answer.status_code for answer in answers]
     assert 429 in codes and set(codes) == {201, 429}
+    limited = next(answer for answer in answers if answer.status_code == 429)
+    wait = int(limited.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    assert limited.json()["error"]["retry_after"] == wait
 
 
 async def test_bad_frames_get_errors_and_the_socket_keeps_working(

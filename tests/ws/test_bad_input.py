@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import httpx
 import msgpack
 import pytest
 import websockets
@@ -157,13 +158,18 @@ async def test_flood_is_rate_limited_then_closed_4429(hub: Hub) -> None:
     for _ in range(200):
         await tenant.send({"type": "ping"})
     codes = []
+    waits = []
     while True:
         try:
             frame = await tenant.receive()
         except websockets.ConnectionClosed:
             break
         codes.append(frame.get("code"))
+        if frame.get("code") == "rate_limited":
+            waits.append(frame["retry_after"])
     assert "rate_limited" in codes
+    # The client is told when to try again: whole seconds, never zero.
+    assert waits and all(isinstance(w, int) and w >= 1 for w in waits)
     assert tenant.connection.close_code == CloseCode.TOO_SLOW
 
 
@@ -192,3 +198,16 @@ async def test_token_expiring_while_connected_closes_4401(
             0.1, session.abort, CloseCode.NOT_AUTHENTICATED, "token expired"
         )
         assert await tenant.closed_with() == CloseCode.NOT_AUTHENTICATED
+
+
+async def test_wrong_method_on_an_api_path_says_405_and_what_is_allowed(
+    hub: Hub,
+) -> None:
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        response = await http.delete("/api/login")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert response.json()["error"] == {
+        "code": "bad_request",
+        "message": "DELETE is not allowed here",
+    }
