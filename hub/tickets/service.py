@@ -267,7 +267,9 @@ class TicketService:
         current = Status(head.status)
         verdict = lifecycle.judge(current, move.wanted, user.role)
         if verdict is Refusal.WRONG_ROLE:
-            raise Forbidden(f"a {user.role.value} cannot {_describe(move.wanted)}")
+            role = user.role.value
+            article = "an" if role[0] in "aeiou" else "a"
+            raise Forbidden(f"{article} {role} cannot {_describe(move.wanted)}")
         if verdict is Refusal.WRONG_STATUS:
             raise Conflict(
                 f"the ticket is {current.value}; cannot {_describe(move.wanted)} now",

@@ -233,8 +233,12 @@ async def test_wrong_role_is_forbidden_and_wrong_status_a_conflict(
     service: TicketService,
 ) -> None:
     ticket, _ = await service.create(TENANT, LEAK)
-    with pytest.raises(Forbidden):
+    with pytest.raises(Forbidden) as refused:
         await service.transition(TENANT, ticket["id"], Move(Status.ASSIGNED))
+    assert refused.value.message.startswith("a tenant cannot ")
+    with pytest.raises(Forbidden) as refused:
+        await service.transition(AGENT, ticket["id"], Move(Status.CANCELLED))
+    assert refused.value.message.startswith("an agent cannot ")
     with pytest.raises(Conflict) as caught:
         await service.transition(CARETAKER, ticket["id"], Move(Status.ACCEPTED))
     assert "submitted" in caught.value.message
