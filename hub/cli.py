@@ -63,7 +63,8 @@ def listening_socket(host: str, port: int, send_buffer: int) -> socket.socket:
     return sock
 
 
-def _check_redis(url: str) -> None:
+def check_redis(url: str) -> None:
+    """Ping the operator's Redis once, or exit with a one-line error."""
     client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
     try:
         client.ping()
@@ -104,7 +105,7 @@ def run_server(settings: Settings, host: str, port: int) -> None:
 
     sock = listening_socket(host, port, settings.socket_send_buffer)
     if settings.redis_url:
-        _check_redis(settings.redis_url)
+        check_redis(settings.redis_url)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     try:
         server.run(sockets=[sock])
@@ -148,7 +149,7 @@ async def _with_store(settings: Settings, work: Any) -> Any:
         embedded = await asyncio.to_thread(start_embedded_redis, settings.data_dir)
         url = embedded.url
     else:
-        _check_redis(url)
+        check_redis(url)
     client = redis.asyncio.Redis.from_url(url)
     try:
         return await work(DirectoryStore(client, settings.key_prefix))

@@ -31,12 +31,11 @@ from typing import Any
 import click
 import httpx
 import orjson
-import redis
 import uvicorn
 
 from hub.app import create_app
 from hub.auth.passwords import hash_password
-from hub.cli import listening_socket, uvicorn_config
+from hub.cli import check_redis, listening_socket, uvicorn_config
 from hub.config import Settings
 from hub.context import HubContext
 from hub.demo import DEMO_SEED, actors, plans
@@ -79,7 +78,7 @@ def run_demo(
     """Run the demo until Ctrl-C, SIGTERM or `duration` seconds after it is live."""
     sock = listening_socket(host, port, settings.socket_send_buffer)
     if settings.redis_url:
-        _check_redis(settings.redis_url)
+        check_redis(settings.redis_url)
     click.echo("Starting the Homi hub demo…")
     try:
         asyncio.run(_Demo(settings, sock, host, port, speed).run(duration))
@@ -91,18 +90,6 @@ def run_demo(
             ) from None
     finally:
         sock.close()
-
-
-def _check_redis(url: str) -> None:
-    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError, ValueError) as exc:
-        raise click.ClickException(
-            f"cannot reach Redis at REDIS_URL ({type(exc).__name__}); is it running?"
-        ) from None
-    finally:
-        client.close()
 
 
 def _client_host(host: str) -> str:
