@@ -107,7 +107,7 @@ class Settings(BaseSettings):
         # instead of a traceback from the first connection attempt.
         if value:
             try:
-                parse_url(value)
+                parse_url(value)  # type: ignore[no-untyped-call]  # untyped in redis-py
             except ValueError as exc:
                 raise ValueError(f"not a Redis URL: {exc}") from None
         return value

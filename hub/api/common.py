@@ -63,19 +63,26 @@ def require_role(user: User, *roles: Role) -> None:
         raise Forbidden("your role may not do this")
 
 
+async def read_body(request: Request, limit: int, too_large: str) -> bytes:
+    """The raw body, read no further than `limit` bytes (a lying or missing
+    Content-Length cannot make the hub buffer more)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(too_large)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge(too_large)
+    return bytes(body)
+
+
 async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
     """The request body as JSON, refusing bodies over `limit` bytes."""
     content_type = request.headers.get("content-type", "")
     if content_type.split(";")[0].strip().lower() != "application/json":
         raise BadRequest("send a JSON body with Content-Type: application/json")
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"body over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(f"body over {limit} bytes")
+    body = await read_body(request, limit, f"body over {limit} bytes")
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:

@@ -21,9 +21,9 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.common import JSONResponse, current_user, hub_of, read_model
+from hub.api.common import JSONResponse, current_user, hub_of, read_body, read_model
 from hub.context import HubContext
-from hub.errors import BadRequest, TooLarge
+from hub.errors import BadRequest
 from hub.media import images
 from hub.tickets.conversation import (
     DEFAULT_PAGE,
@@ -36,6 +36,7 @@ from hub.tickets.conversation import (
 
 MULTIPART_OVERHEAD = 64 * 1024
 """Room for the boundaries and part headers around one photo."""
+PHOTO_TOO_LARGE = f"a photo may be at most {images.MAX_UPLOAD_BYTES // 2**20} MB"
 
 
 def conversation_of(hub: HubContext) -> Conversation:
@@ -68,28 +69,17 @@ def _number(request: Request, name: str, low: int, high: int) -> int | None:
     return int(text)
 
 
-async def _limited_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise TooLarge(f"a photo may be at most {images.MAX_UPLOAD_BYTES // 2**20} MB")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge(
-                f"a photo may be at most {images.MAX_UPLOAD_BYTES // 2**20} MB"
-            )
-    return bytes(body)
-
-
 async def _photo_of(request: Request) -> tuple[bytes, str | None]:
     """The uploaded image and its declared type, from a raw or multipart body."""
     content_type = request.headers.get("content-type", "")
     if not content_type.lower().startswith("multipart/form-data"):
         images.check_declared(content_type)
-        return await _limited_body(request, images.MAX_UPLOAD_BYTES), content_type
+        photo = await read_body(request, images.MAX_UPLOAD_BYTES, PHOTO_TOO_LARGE)
+        return photo, content_type
 
-    body = await _limited_body(request, images.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD)
+    body = await read_body(
+        request, images.MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD, PHOTO_TOO_LARGE
+    )
 
     # Parse the bytes already held, so the form parser never spools more.
     async def replay() -> dict[str, Any]:
