@@ -88,7 +88,9 @@ def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
-async def websocket_endpoint(hub: HubContext, websocket: WebSocket, send: Send) -> None:
+async def websocket_endpoint(
+    hub: HubContext, websocket: WebSocket, receive: Receive, send: Send
+) -> None:
     if not hub.accepting:
         await websocket.close(code=int(CloseCode.SERVICE_RESTART))
         return
@@ -102,12 +104,12 @@ async def websocket_endpoint(hub: HubContext, websocket: WebSocket, send: Send) 
         await websocket.close(code=int(CloseCode.PROTOCOL_ERROR))
         return
     await websocket.accept(subprotocol=codec.subprotocol if offered else None)
-    await Session(hub, websocket, codec, send).run()
+    await Session(hub, websocket, codec, receive, send).run()
 
 
 class HubApp:
     """The ASGI app: Starlette for HTTP, and `/ws` served straight from ASGI,
-    so the fan-out path sends without Starlette's per-frame wrappers."""
+    so frames go out and come in without Starlette's per-frame wrappers."""
 
     def __init__(self, starlette: Starlette) -> None:
         self.starlette = starlette
@@ -116,7 +118,8 @@ class HubApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             hub: HubContext = self.state.hub
-            await websocket_endpoint(hub, WebSocket(scope, receive, send), send)
+            websocket = WebSocket(scope, receive, send)
+            await websocket_endpoint(hub, websocket, receive, send)
         else:
             await self.starlette(scope, receive, send)
 

@@ -194,7 +194,8 @@ class Broker:
 
     async def _wait_confirmed(self, topic: str, subscriber: Subscriber) -> None:
         confirmed = self._confirmed.get(topic)
-        if confirmed is None:
+        if confirmed is None or confirmed.is_set():
+            # Joining a topic others already hold: no timer, no task to wait.
             return
         try:
             await asyncio.wait_for(confirmed.wait(), SUBSCRIBE_TIMEOUT)

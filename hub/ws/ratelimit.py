@@ -4,6 +4,8 @@ from __future__ import annotations
 
 
 class TokenBucket:
+    __slots__ = ("_tokens", "_updated", "capacity", "rate")
+
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
         self.capacity = float(burst)

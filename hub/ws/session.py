@@ -1,8 +1,11 @@
 """One websocket connection from handshake to close.
 
-A session reads frames in one task and writes in another, through a bounded
-queue: a client that stops reading fills its queue and is closed with 4429,
-while the listener that feeds every other connection never waits for it.
+A session reads frames in its own task. It writes a frame at once, in the
+caller (for fanned-out frames, the broker's listener), while the client keeps
+up; only when the ASGI send has to wait for a client that reads slowly does a
+writer task take over, behind a bounded outbox. A client that stops reading
+fills that outbox and is closed with 4429, while the listener that feeds
+every other connection never waits for it.
 
 Subscribing is "join, then read, then release": the subscription joins the
 topic first (buffering what arrives), then reads the snapshot or the missed
@@ -22,6 +25,8 @@ import uuid
 from typing import Any
 
 import redis.exceptions
+from starlette.types import Message
+from starlette.types import Receive as ASGIReceive
 from starlette.types import Send as ASGISend
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -47,6 +52,7 @@ from hub.errors import (
 )
 from hub.presence.model import Audience, Coalescer, Fix, Status, fix_time
 from hub.tickets.conversation import TypingGate, live_topic
+from hub.ws import eager
 from hub.ws.access import ChannelKind, Route, resolve
 from hub.ws.protocol import (
     AuthFrame,
@@ -140,25 +146,69 @@ class Signals:
         """Signals missed while Redis was away are stale by now: nothing to do."""
 
 
+def _send_message(data: str | bytes) -> Message:
+    if isinstance(data, str):
+        return {"type": "websocket.send", "text": data}
+    return {"type": "websocket.send", "bytes": data}
+
+
 class Session:
+    # Slots: one Session per connection, and an idle tenant's connection
+    # should cost as little memory as the stack beneath it allows.
+    __slots__ = (
+        "_asgi_receive",
+        "_asgi_send",
+        "_bucket",
+        "_claims",
+        "_close_code",
+        "_closed",
+        "_coalescer",
+        "_expiry",
+        "_holds_presence",
+        "_last_presence",
+        "_location_flush",
+        "_outbox",
+        "_strikes",
+        "_subscriptions",
+        "_tasks",
+        "_typing",
+        "_unwritable",
+        "_writer",
+        "codec",
+        "hub",
+        "id",
+        "queue_limit",
+        "user",
+        "websocket",
+    )
+
     def __init__(
-        self, hub: HubContext, websocket: WebSocket, codec: Codec, send: ASGISend
+        self,
+        hub: HubContext,
+        websocket: WebSocket,
+        codec: Codec,
+        receive: ASGIReceive,
+        send: ASGISend,
     ) -> None:
         self.hub = hub
         self.websocket = websocket
         self.codec = codec
-        self._send = send
+        # The raw ASGI callables: Starlette's WebSocket.send and .receive add
+        # a state check and a coroutine frame per call, on the fan-out path
+        # and in every idle connection's pending read.
+        self._asgi_receive = receive
+        self._asgi_send = send
         self.id = uuid.uuid4().hex
         settings = hub.settings
         self.queue_limit = settings.send_queue_frames
-        # A deque and a wake-up event rather than an asyncio.Queue: the put
-        # is on the fan-out path, once per subscriber per message.
-        self._outbox: collections.deque[str | bytes] = collections.deque()
-        self._wakeup = asyncio.Event()
+        # Both exist only while the client is behind (see `_enqueue`).
+        self._outbox: collections.deque[str | bytes] | None = None
+        self._writer: asyncio.Task[None] | None = None
+        self._unwritable = False
         self.user: User | None = None
         self._claims: TokenClaims | None = None
         self._subscriptions: dict[str, Subscription] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] | None = None  # made on first spawn
         self._bucket = TokenBucket(settings.frames_per_second, settings.frame_burst)
         self._strikes = 0
         self._coalescer: Coalescer | None = None  # caretakers only, made on first use
@@ -166,31 +216,82 @@ class Session:
         self._expiry: asyncio.TimerHandle | None = None
         self._holds_presence = False
         self._last_presence: PresenceFrame | None = None
-        self._closed = asyncio.Event()
+        self._closed: asyncio.Future[None] | None = None  # only while authenticating
         self._close_code: int | None = None
         self._typing: TypingGate | None = None
 
     # -- sending -------------------------------------------------------------
 
     def send_prepared(self, frame: PreparedFrame) -> None:
-        """Queue a fanned-out frame (the broker counts these once per message)."""
+        """Send a fanned-out frame (the broker counts these once per message)."""
         self._enqueue(frame.encoded(self.codec))
 
     def send(self, frame: dict[str, Any]) -> None:
-        """Queue a frame for this connection only."""
+        """Send a frame to this connection only."""
         self.hub.metrics.frames_out.inc()
         self._enqueue(encode(self.codec, frame))
 
     def _enqueue(self, data: str | bytes) -> None:
-        if self._close_code is not None:
+        if self._close_code is not None or self._unwritable:
             return
-        if len(self._outbox) >= self.queue_limit:
+        outbox = self._outbox
+        if outbox is None:
+            # Nothing is waiting to go out before this frame: write it now.
+            self._write_now(data)
+            return
+        if len(outbox) >= self.queue_limit:
             self.hub.metrics.slow_disconnects.inc()
             logger.info("closing slow connection %s: send queue full", self.id)
             self.abort(CloseCode.TOO_SLOW, "send queue full")
             return
-        self._outbox.append(data)
-        self._wakeup.set()
+        outbox.append(data)
+
+    def _write_now(self, data: str | bytes) -> None:
+        try:
+            rest = eager.start(self._asgi_send(_send_message(data)))
+        except Exception as exc:
+            self._write_failed(exc)
+            return
+        if rest is not None:
+            # The send waits for the client to read (the transport paused):
+            # from here on frames queue, in order, behind this one.
+            self._outbox = collections.deque()
+            self._writer = asyncio.get_running_loop().create_task(
+                self._write_behind(rest), name=f"writer-{self.id[:8]}"
+            )
+
+    async def _write_behind(self, first: eager.Unfinished) -> None:
+        """Finish the send that had to wait, then drain the outbox; once it is
+        empty, go back to writing at once."""
+        outbox = self._outbox
+        assert outbox is not None
+        try:
+            await first
+            while outbox:
+                await self._asgi_send(_send_message(outbox.popleft()))
+        except Exception as exc:
+            self._write_failed(exc)
+        finally:
+            self._outbox = None
+            self._writer = None
+
+    async def _wait_for_writer(self) -> None:
+        """Return once the client has taken what was queued (at once if nothing
+        was), so that a long reply goes out at the client's pace."""
+        writer = self._writer
+        if writer is not None:
+            await asyncio.wait({writer})
+
+    def _write_failed(self, exc: Exception) -> None:
+        """The server refused a frame: the client is gone, or going."""
+        self._unwritable = True
+        if isinstance(exc, OSError):  # uvicorn's ClientDisconnected among them
+            logger.debug("connection %s: client gone while sending", self.id)
+            return
+        # Anything else is unexpected; without a way to write, close rather
+        # than leave the client believing it is live.
+        logger.error("connection %s: send failed", self.id, exc_info=exc)
+        self.abort(CloseCode.INTERNAL_ERROR, "send failed")
 
     def send_error(self, error: HubError, ref: str | int | None) -> None:
         self.hub.metrics.errors_out.labels(str(error.code)).inc()
@@ -210,22 +311,6 @@ class Session:
             frame["ref"] = ref
         self.send(frame)
 
-    async def _write(self) -> None:
-        # The raw ASGI send: Starlette's WebSocket.send would add a state
-        # check and an exception wrapper per frame on the fan-out path.
-        send = self._send
-        outbox = self._outbox
-        wakeup = self._wakeup
-        while True:
-            await wakeup.wait()
-            wakeup.clear()
-            while outbox:
-                data = outbox.popleft()
-                if isinstance(data, str):
-                    await send({"type": "websocket.send", "text": data})
-                else:
-                    await send({"type": "websocket.send", "bytes": data})
-
     # -- closing -------------------------------------------------------------
 
     def abort(self, code: CloseCode, reason: str) -> None:
@@ -241,27 +326,30 @@ class Session:
         if self.websocket.application_state is WebSocketState.CONNECTED:
             with contextlib.suppress(Exception):
                 await self.websocket.close(code=int(code), reason=reason[:120])
-        self._closed.set()
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_result(None)
 
     async def _drain(self, timeout: float) -> None:
         """Give the writer a moment to send what is queued (the errors that
         explain a close) before the socket closes."""
         deadline = time.monotonic() + timeout
-        while self._outbox and time.monotonic() < deadline:
+        while self._writer is not None and time.monotonic() < deadline:
             await asyncio.sleep(0.01)
 
     def _cancel_writer(self) -> None:
-        writer = getattr(self, "_writer", None)
-        if writer is not None:
-            writer.cancel()
+        if self._writer is not None:
+            self._writer.cancel()
 
     def spawn(self, coroutine: Any) -> None:
         task = asyncio.ensure_future(coroutine)
+        if self._tasks is None:
+            self._tasks = set()
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
+        if self._tasks is not None:
+            self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
             if isinstance(exc, (*REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError)):
@@ -274,7 +362,6 @@ class Session:
     # -- the connection's life -----------------------------------------------
 
     async def run(self) -> None:
-        self._writer = asyncio.create_task(self._write(), name=f"writer-{self.id[:8]}")
         self.hub.sessions.add(self)
         try:
             if await self._authenticate():
@@ -295,7 +382,7 @@ class Session:
 
     async def _receive(self) -> str | bytes | None:
         """The next data frame, or None once the client is gone."""
-        message = await self.websocket.receive()
+        message = await self._asgi_receive()
         if message["type"] == "websocket.disconnect":
             self._close_code = self._close_code or int(message.get("code", 1005))
             return None
@@ -304,16 +391,19 @@ class Session:
 
     async def _authenticate(self) -> bool:
         receive = asyncio.ensure_future(self._receive())
-        closed = asyncio.ensure_future(self._closed.wait())
-        done, _ = await asyncio.wait(
-            {receive, closed},
-            timeout=self.hub.settings.auth_timeout,
-            return_when=asyncio.FIRST_COMPLETED,
-        )
-        closed.cancel()
+        # Resolved by `close` (shutdown, say) so that the wait ends at once.
+        closed = self._closed = asyncio.get_running_loop().create_future()
+        try:
+            done, _ = await asyncio.wait(
+                {receive, closed},
+                timeout=self.hub.settings.auth_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            self._closed = None
         if receive not in done:
             receive.cancel()
-            if not self._closed.is_set():
+            if not closed.done():
                 await self.close(CloseCode.AUTH_TIMEOUT, "no auth frame in time")
             return False
         raw = receive.result()
@@ -426,12 +516,12 @@ class Session:
         self._subscriptions.clear()
         if self._holds_presence and self.user is not None:
             await self._withdraw_presence()
-        for task in list(self._tasks):
+        tasks = list(self._tasks or ())
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
+        for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-        self._closed.set()
 
     async def _withdraw_presence(self) -> None:
         # A clean goodbye takes the caretaker offline now; a lost connection
@@ -510,12 +600,16 @@ class Session:
         self.reply(
             {"type": "subscribed", "channel": channel, "position": result.position}, ref
         )
-        self._send_catch_up(subscription, result)
+        await self._send_catch_up(subscription, result)
 
-    def _send_catch_up(self, subscription: Subscription, result: Any) -> None:
+    async def _send_catch_up(self, subscription: Subscription, result: Any) -> None:
         channel = subscription.route.channel
         if isinstance(result, Replay):
             for event in result.events:
+                # A replay can hold thousands of events: keep pace with the
+                # client rather than pour them all into the bounded outbox
+                # (which would close a client that is merely catching up).
+                await self._wait_for_writer()
                 self.send(
                     {
                         "type": "event",
@@ -585,7 +679,7 @@ class Session:
         if route.durable:
             redis, prefix = self.hub.redis, self.hub.settings.key_prefix
             result = await read_since(redis, prefix, route.topic, subscription.last)
-            self._send_catch_up(subscription, result)
+            await self._send_catch_up(subscription, result)
         else:
             position, snapshot = await self._district_snapshot(route)
             self.send(

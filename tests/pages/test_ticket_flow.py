@@ -1,10 +1,16 @@
 """A report's whole way through the three pages, and a page surviving the
-death of the hub process it was connected to."""
+death of the hub process it was connected to; then each action of the
+lifecycle clicked on the page that has it (plan, hand back, advise and the
+tenant's answers, withdraw, confirm and reopen), with the hub's refusals
+shown to the person who clicked."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from typing import Any
+
 import httpx
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, Route, expect
 
 from tests.conftest import TIMEOUT, RedisServer
 from tests.harness import PASSWORDS, HubProcess
@@ -33,7 +39,7 @@ async def send_report(page: Page, text: str) -> str:
     return str(await ticket.get_attribute("data-ticket"))
 
 
-def steps_of(page: Page, ticket_id: str):
+def steps_of(page: Page, ticket_id: str) -> Locator:
     return page.locator(f'#tickets [data-ticket="{ticket_id}"] .timeline__step')
 
 
@@ -160,3 +166,277 @@ async def test_tenant_page_reconnects_after_its_hub_dies_and_shows_missed_steps(
         assert errors == []
     finally:
         await tenants_hub.close()
+
+
+# -- the actions one by one ------------------------------------------------------
+
+
+async def call(hub: Any, user: str, path: str, body: dict[str, Any]) -> Any:
+    """A REST step by `user`, for what a test sets up rather than clicks."""
+    async with httpx.AsyncClient(base_url=hub.url) as http:
+        token = await hub.token(user)
+        response = await http.post(
+            path, json=body, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+async def reported(
+    hub: Any, tenant: str, text: str, *steps: tuple[str, dict[str, Any]]
+) -> str:
+    ticket = await call(
+        hub, tenant, "/api/tickets", {"category": "leak", "description": text}
+    )
+    for user, body in steps:
+        await call(hub, user, f"/api/tickets/{ticket['id']}/transitions", body)
+    return str(ticket["id"])
+
+
+async def race_once(page: Page, hub: Any, user: str, body: dict[str, Any]) -> None:
+    """Let `user` take a step just before the page's next step reaches the hub:
+    a real race, lost by the page, decided by the real hub."""
+
+    async def first_someone_else(route: Route) -> None:
+        ticket_id = route.request.url.split("/")[-2]
+        await call(hub, user, f"/api/tickets/{ticket_id}/transitions", body)
+        await route.continue_()
+
+    await page.route("**/api/tickets/*/transitions", first_someone_else, times=1)
+
+
+def local_input(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+async def actions_of(page: Page, ticket_id: str) -> list[str]:
+    actions: list[str] = await steps_of(page, ticket_id).evaluate_all(
+        "steps => steps.map(s => s.dataset.action)"
+    )
+    return actions
+
+
+ASSIGNED = ("k1", {"to": "assigned", "severity": "normal"})
+
+
+async def test_caretaker_plans_a_visit_and_hands_a_job_back(
+    hub_process: HubProcess, browser: Browser, console: ConsoleWatch
+) -> None:
+    hub = hub_process.hub
+    ticket_id = await reported(hub, "100001", "Lamp in de gang is stuk", ASSIGNED)
+    _, tenant = await open_page(browser, console, f"{hub.url}/tenant", "tenant")
+    await log_in(tenant, "100001", PASSWORDS["100001"])
+    _, phone = await open_page(browser, console, f"{hub.url}/caretaker", "caretaker")
+    await log_in(phone, "w1", PASSWORDS["w1"])
+    job = phone.locator(f'#tickets [data-ticket="{ticket_id}"]')
+    result = phone.locator("#tickets-result")
+
+    await job.locator('button[data-action="accept"]').click()
+    await expect(job).to_have_attribute("data-status", "accepted", timeout=WAIT_MS)
+
+    # Planning needs a moment; the page says so before asking the hub.
+    await job.locator('button[data-action="plan"]').click()
+    await expect(result).to_contain_text("kies eerst de dag en tijd")
+    # A moment long past: the hub refuses it (400) and the page says why.
+    when = job.locator('input[type="datetime-local"]')
+    await when.fill(local_input(datetime.now() - timedelta(days=3)))
+    await job.locator('button[data-action="plan"]').click()
+    await expect(result).to_contain_text("De gegevens kloppen niet", timeout=WAIT_MS)
+    await expect(result).to_contain_text("past")
+
+    visit = (datetime.now() + timedelta(days=2)).replace(hour=9, minute=30)
+    await when.fill(local_input(visit))
+    await job.locator('button[data-action="plan"]').click()
+    await expect(job.locator(".ticket__plan")).to_contain_text("09:30", timeout=WAIT_MS)
+    mine = tenant.locator(f'#tickets [data-ticket="{ticket_id}"]')
+    await expect(mine.locator(".ticket__plan")).to_contain_text(
+        "09:30", timeout=WAIT_MS
+    )
+    await expect(result).to_have_text("")
+
+    await job.locator("textarea[id^=note-]").fill("Hier is een elektricien voor nodig")
+    await job.locator('button[data-action="hand_back"]').click()
+    await expect(job).to_have_attribute("data-status", "assigned", timeout=WAIT_MS)
+    await expect(mine).to_have_attribute("data-status", "assigned", timeout=WAIT_MS)
+    await expect(mine.locator(".ticket__plan")).to_have_count(0)
+    assert await actions_of(tenant, ticket_id) == [
+        "report",
+        "assign",
+        "accept",
+        "plan",
+        "hand_back",
+    ]
+    await expect(mine.locator(".timeline__note").last).to_have_text(
+        "Hier is een elektricien voor nodig"
+    )
+
+    # The tenant withdraws it just before the caretaker accepts again: the
+    # caretaker is told, in words, what happened.
+    await race_once(phone, hub, "100001", {"to": "cancelled"})
+    await job.locator('button[data-action="accept"]').click()
+    await expect(result).to_contain_text("Ingetrokken", timeout=WAIT_MS)
+    await expect(job).to_have_count(0, timeout=WAIT_MS)
+    await expect(mine).to_have_attribute("data-status", "cancelled", timeout=WAIT_MS)
+    # The refused request is logged by Chromium as a failed resource.
+    errors = [e for e in console.errors if "409" not in e and "400" not in e]
+    assert errors == []
+
+
+async def test_agent_advises_and_the_tenant_answers(
+    hub_process: HubProcess, browser: Browser, console: ConsoleWatch
+) -> None:
+    hub = hub_process.hub
+    _, tenant = await open_page(browser, console, f"{hub.url}/tenant", "tenant")
+    await log_in(tenant, "100001", PASSWORDS["100001"])
+    _, wall = await open_page(
+        browser, console, f"{hub.url}/dashboard", "dashboard", viewport=WALL
+    )
+    await log_in(wall, "k1", PASSWORDS["k1"])
+    ticket_id = await send_report(tenant, "Radiator wordt niet warm")
+    mine = tenant.locator(f'#tickets [data-ticket="{ticket_id}"]')
+    queued = wall.locator(f'#queue [data-ticket="{ticket_id}"]')
+    result = wall.locator("#queue-result")
+
+    # Advice without words is stopped on the page.
+    await queued.locator('button[data-action="advise"]').click()
+    await expect(result).to_have_text("Schrijf eerst het advies.", timeout=WAIT_MS)
+    await queued.locator("textarea[id^=advice-]").fill("Ontlucht de radiator")
+    await queued.locator('button[data-action="advise"]').click()
+    await expect(queued).to_have_count(0, timeout=WAIT_MS)
+
+    await expect(mine).to_have_attribute("data-status", "advised", timeout=WAIT_MS)
+    await expect(mine.locator(".ticket__question")).to_have_text(
+        "Heeft het advies geholpen?"
+    )
+    await expect(mine.locator(".timeline__note").last).to_have_text(
+        "Ontlucht de radiator"
+    )
+    await check_accessibility(tenant)
+    await mine.locator("textarea[id^=note-]").fill("Ontlucht, nog steeds koud")
+    await mine.locator('button[data-action="retry"]').click()
+    await expect(mine).to_have_attribute("data-status", "submitted", timeout=WAIT_MS)
+    await expect(queued).to_be_visible(timeout=WAIT_MS)
+
+    # Another agent advises just before this one assigns: a clear conflict.
+    await race_once(
+        wall,
+        hub,
+        "k1",
+        {"to": "advised", "severity": "normal", "note": "Bel de cv-monteur"},
+    )
+    await queued.locator('button[data-action="assign"]').click()
+    await expect(result).to_contain_text("Advies gegeven", timeout=WAIT_MS)
+    await expect(result).to_contain_text("kan nu niet meer")
+    await expect(queued).to_have_count(0, timeout=WAIT_MS)
+
+    await expect(mine).to_have_attribute("data-status", "advised", timeout=WAIT_MS)
+    await mine.locator('button[data-action="close"]').click()
+    await expect(mine).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
+    await expect(mine.locator("button[data-action]")).to_have_count(0)
+    assert await actions_of(tenant, ticket_id) == [
+        "report",
+        "advise",
+        "retry",
+        "advise",
+        "close",
+    ]
+    errors = [e for e in console.errors if "409" not in e]
+    assert errors == []
+
+
+async def test_tenant_withdraws_a_report_only_after_saying_yes(
+    hub_process: HubProcess, browser: Browser, console: ConsoleWatch
+) -> None:
+    hub = hub_process.hub
+    _, tenant = await open_page(browser, console, f"{hub.url}/tenant", "tenant")
+    await log_in(tenant, "100002", PASSWORDS["100002"])
+    _, wall = await open_page(
+        browser, console, f"{hub.url}/dashboard", "dashboard", viewport=WALL
+    )
+    await log_in(wall, "k1", PASSWORDS["k1"])
+    ticket_id = await send_report(tenant, "Buren maken 's nachts lawaai")
+    mine = tenant.locator(f'#tickets [data-ticket="{ticket_id}"]')
+    await expect(wall.locator(f'#queue [data-ticket="{ticket_id}"]')).to_be_visible(
+        timeout=WAIT_MS
+    )
+
+    await mine.locator('button[data-action="cancel"]').click()
+    await expect(mine.locator(".ticket__confirm")).to_contain_text("Weet u zeker")
+    await check_accessibility(tenant)
+    await mine.locator('button[data-action="cancel-keep"]').click()
+    await expect(mine.locator(".ticket__confirm")).to_have_count(0)
+    await expect(mine).to_have_attribute("data-status", "submitted")
+
+    await mine.locator('button[data-action="cancel"]').click()
+    await mine.locator('button[data-action="cancel-confirm"]').click()
+    await expect(mine).to_have_attribute("data-status", "cancelled", timeout=WAIT_MS)
+    await expect(mine.locator("button[data-action]")).to_have_count(0)
+    await expect(wall.locator(f'#queue [data-ticket="{ticket_id}"]')).to_have_count(
+        0, timeout=WAIT_MS
+    )
+    # The conversation stays readable, and says it is closed for writing.
+    sign = mine.locator(".conversation__status")
+    await expect(sign).to_have_attribute("data-state", "read_only", timeout=WAIT_MS)
+    await expect(mine.locator(".conversation__form")).to_be_hidden()
+    assert console.errors == []
+
+
+async def test_tenant_reopens_a_resolved_job_and_later_confirms_it(
+    hub_process: HubProcess, browser: Browser, console: ConsoleWatch
+) -> None:
+    hub = hub_process.hub
+    ticket_id = await reported(
+        hub,
+        "100001",
+        "Kraan in de badkamer lekt",
+        ASSIGNED,
+        ("w1", {"to": "accepted"}),
+        ("w1", {"to": "in_progress"}),
+        ("w1", {"to": "resolved", "note": "Leertje vervangen"}),
+    )
+    _, tenant = await open_page(browser, console, f"{hub.url}/tenant", "tenant")
+    await log_in(tenant, "100001", PASSWORDS["100001"])
+    mine = tenant.locator(f'#tickets [data-ticket="{ticket_id}"]')
+    await expect(mine).to_have_attribute("data-status", "resolved", timeout=WAIT_MS)
+    await expect(mine.locator(".ticket__question")).to_have_text(
+        "Is het probleem opgelost?"
+    )
+    await mine.locator("textarea[id^=note-]").fill("Hij druppelt nog steeds")
+    await mine.locator('button[data-action="reopen"]').click()
+    await expect(mine).to_have_attribute("data-status", "in_progress", timeout=WAIT_MS)
+    await expect(mine.locator(".timeline__note").last).to_have_text(
+        "Hij druppelt nog steeds"
+    )
+
+    await call(hub, "w1", f"/api/tickets/{ticket_id}/transitions", {"to": "resolved"})
+    await expect(mine).to_have_attribute("data-status", "resolved", timeout=WAIT_MS)
+
+    # A refusal the page cannot cause by itself (403): shown, nothing changes.
+    async def forbidden(route: Route) -> None:
+        await route.fulfill(
+            status=403,
+            json={"error": {"code": "forbidden", "message": "not yours"}},
+        )
+
+    await tenant.route("**/api/tickets/*/transitions", forbidden, times=1)
+    await mine.locator('button[data-action="confirm"]').click()
+    await expect(tenant.locator("#tickets-result")).to_contain_text(
+        "Dat mag u bij deze melding niet doen", timeout=WAIT_MS
+    )
+    await expect(mine).to_have_attribute("data-status", "resolved")
+
+    await mine.locator('button[data-action="confirm"]').click()
+    await expect(mine).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
+    await expect(tenant.locator("#tickets-result")).to_have_text("")
+    assert await actions_of(tenant, ticket_id) == [
+        "report",
+        "assign",
+        "accept",
+        "start",
+        "resolve",
+        "reopen",
+        "resolve",
+        "confirm",
+    ]
+    errors = [e for e in console.errors if "403" not in e]
+    assert errors == []

@@ -8,11 +8,13 @@ import os
 import socket
 from collections.abc import AsyncIterator
 
+import msgpack
 import psutil
 import pytest
 import redis.asyncio
 import websockets
 
+from hub.channels.streams import stream_key
 from hub.errors import CloseCode
 from tests.conftest import TIMEOUT, RedisServer
 from tests.harness import Hub, eventually, hub_settings, load_directory, running_hub
@@ -176,3 +178,37 @@ async def test_deaf_listener_reports_not_ready_and_recovers(
 async def _status(http: object, expected: int) -> dict[str, object] | None:
     response = await http.get("/readyz")  # type: ignore[attr-defined]
     return response.json() if response.status_code == expected else None  # type: ignore[no-any-return]
+
+
+async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    await load_directory(redis_server.url, key_prefix)
+    settings = hub_settings(redis_server.url, key_prefix, send_queue_frames=8)
+    missed = 300
+    client = redis.asyncio.Redis.from_url(redis_server.url)
+    try:
+        stream = stream_key(key_prefix, "tickets:mine#100001")
+        blob = msgpack.packb({"note": "x" * 2000})
+        for _ in range(missed):
+            await client.xadd(stream, {"k": "ticket", "d": blob})
+    finally:
+        await client.aclose()
+    async with running_hub(settings) as hub:
+        # A small receive window and a client that takes one frame at a time:
+        # the replay (about 600 KB) must wait for it, not overflow the queue.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(hub.url.rsplit(":", 1)[1])))
+        tenant = await hub.connect("100001", sock=sock, max_queue=1)
+        await tenant.send(
+            {"type": "subscribe", "channel": "tickets:mine", "since": "0-0"}
+        )
+        events = []
+        while len(events) < missed:
+            frame = await tenant.receive()
+            if frame["type"] == "event":
+                events.append(frame["id"])
+        assert events == sorted(events, key=lambda i: tuple(map(int, i.split("-"))))
+        pong = await tenant.request({"type": "ping"})
+        assert pong["type"] == "pong"

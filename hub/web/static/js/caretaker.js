@@ -5,7 +5,7 @@
  */
 
 import {
-  attachConnectionBanner, clock, el, onLanguageChange, setUpLanguageSwitch, setUpLogin, t,
+  attachConnectionBanner, clock, el, onLanguageChange, say, setUpLanguageSwitch, setUpLogin, t,
   translatePage,
 } from './common.js';
 import { ConversationShelf } from './conversation.js';
@@ -42,7 +42,8 @@ async function start({ api, client, user }) {
   $('login-section').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
-  $('main').focus();
+  // Focus leaves the vanished login form for the page, which stays at its top.
+  $('main').focus({ preventScroll: true });
 
   attachConnectionBanner(client, $('connection'));
   client.on('state', ({ state: connection, resumed }) => {
@@ -87,9 +88,9 @@ async function sendPresence() {
   const { on_duty, status, activity } = state.presence;
   try {
     await state.client.setPresence(on_duty ? { on_duty, status, activity } : { on_duty: false });
-    $('duty-result').textContent = t('caretaker.saved');
+    say($('duty-result'), 'caretaker.saved');
   } catch (error) {
-    $('duty-result').textContent = t('caretaker.save_failed', { reason: error.message });
+    say($('duty-result'), 'caretaker.save_failed', { reason: error.message });
     throw error;
   } finally {
     updateLocationSharing();
@@ -134,9 +135,19 @@ function renderDuty() {
   const duty = $('duty');
   duty.textContent = on_duty ? t('caretaker.duty_button_off') : t('caretaker.duty_button_on');
   duty.setAttribute('aria-pressed', String(on_duty));
+  // A status means something only on duty: off duty the choices are shut,
+  // and the hint they point to says why.
+  $('status-hint').hidden = on_duty;
   for (const button of $('status-choices').querySelectorAll('button')) {
     button.setAttribute('aria-pressed', String(on_duty && button.dataset.status === status));
+    button.disabled = !on_duty;
   }
+  for (const node of [$('status-choices'), $('activity-form'),
+    ...$('status-choices').querySelectorAll('button')]) {
+    if (on_duty) node.removeAttribute('aria-describedby');
+    else node.setAttribute('aria-describedby', 'status-hint');
+  }
+  for (const control of $('activity-form').elements) control.disabled = !on_duty;
   const sharing = on_duty && state.watchId !== null && !state.locationProblem;
   $('location').dataset.sharing = String(sharing);
   $('location-text').textContent = sharing ? t('caretaker.location_on')
@@ -218,9 +229,9 @@ async function transition(ticket, move, noteId, whenId) {
   const note = noteField?.value.trim();
   if (note) body.note = note;
   const when = whenField?.value;
-  result.textContent = '';
+  say(result, null);
   if (move.action === 'plan' && !when) {
-    result.textContent = t('caretaker.plan_needs_when', { number: ticket.number });
+    say(result, 'caretaker.plan_needs_when', { number: ticket.number });
     whenField?.focus();
     return;
   }
@@ -235,9 +246,11 @@ async function transition(ticket, move, noteId, whenId) {
     state.book.apply({ data });
     renderTickets();
   } catch (error) {
-    result.textContent = error.code === 'conflict' && error.details.status
-      ? t('caretaker.conflict', { status: t(`ticket.${error.details.status}`) })
-      : t('ticket.failed', { number: ticket.number, reason: failureText(error) });
+    if (error.code === 'conflict' && error.details.status) {
+      say(result, 'caretaker.conflict', { status: t(`ticket.${error.details.status}`) });
+    } else {
+      say(result, 'ticket.failed', { number: ticket.number, reason: failureText(error) });
+    }
     if (error.code === 'conflict') reloadTickets();
   }
 }

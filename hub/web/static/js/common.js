@@ -25,17 +25,43 @@ export function currentLanguage() {
   return language;
 }
 
-/** Fill every [data-i18n] element (and placeholders, labels) in the current language. */
+/**
+ * Fill every [data-i18n] element (and placeholders, labels, titles) in the
+ * current language; `data-i18n-values` holds the values of a text's `{name}`s.
+ */
 export function translatePage(root = document) {
   document.documentElement.lang = language;
-  for (const node of root.querySelectorAll('[data-i18n]')) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll('[data-i18n]')) {
+    node.textContent = t(node.dataset.i18n, JSON.parse(node.dataset.i18nValues ?? '{}'));
+  }
   for (const node of root.querySelectorAll('[data-i18n-placeholder]')) {
     node.placeholder = t(node.dataset.i18nPlaceholder);
   }
   for (const node of root.querySelectorAll('[data-i18n-label]')) {
     node.setAttribute('aria-label', t(node.dataset.i18nLabel));
   }
+  for (const node of root.querySelectorAll('[data-i18n-title]')) {
+    node.title = t(node.dataset.i18nTitle);
+  }
   if (document.body.dataset.titleKey) document.title = t(document.body.dataset.titleKey);
+}
+
+/**
+ * Put the text `key` in `node` and keep it there in whichever language is
+ * chosen later (a message set once would otherwise stay in the old one);
+ * no key empties the node.
+ */
+export function say(node, key, values) {
+  if (!key) {
+    delete node.dataset.i18n;
+    delete node.dataset.i18nValues;
+    node.textContent = '';
+    return;
+  }
+  node.dataset.i18n = key;
+  if (values) node.dataset.i18nValues = JSON.stringify(values);
+  else delete node.dataset.i18nValues;
+  node.textContent = t(key, values);
 }
 
 /** The NL/EN switch: a button that names the other language. */
@@ -165,7 +191,7 @@ export function setUpLogin({ form, errorBox, role, onReady }) {
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    errorBox.textContent = '';
+    say(errorBox, null);
     const data = new FormData(form);
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
@@ -176,9 +202,11 @@ export function setUpLogin({ form, errorBox, role, onReady }) {
     } catch (error) {
       // Not a refusal from the hub but a fault of the page: let it be seen.
       if (!error.code) console.error('homi: starting the page failed', error);
-      errorBox.textContent = error.code === 'wrong_role' ? t('login.wrong_role')
-        : error.code === 'unauthorized' ? t('login.failed')
-        : error.code === 'rate_limited' ? t('login.rate_limited') : t('login.unreachable');
+      // Each page speaks to its own users: a tenant has a customer number,
+      // staff an employee id.
+      say(errorBox, error.code === 'wrong_role' ? `login.wrong_role_${role}`
+        : error.code === 'unauthorized' ? `login.failed_${role === 'tenant' ? 'tenant' : 'staff'}`
+          : error.code === 'rate_limited' ? 'login.rate_limited' : 'login.unreachable');
     } finally {
       button.disabled = false;
     }
@@ -215,7 +243,7 @@ export function attachConnectionBanner(client, banner, onLive = () => {}) {
   const render = (key, kind) => {
     clearTimeout(hideTimer);
     banner.dataset.state = kind;
-    banner.textContent = t(key);
+    say(banner, key);
     banner.hidden = false;
   };
   client.on('state', ({ state }) => {
@@ -253,12 +281,42 @@ export function hubConfig() {
  * otherwise the district outlines on a plain background.
  */
 export async function createMap(L, container) {
-  const map = L.map(container, { zoomSnap: 0.25, attributionControl: true });
+  const map = L.map(container, { zoomSnap: 0.25, attributionControl: true, zoomControl: false });
+  L.control.zoom({ zoomInText: '+', zoomOutText: '−' }).addTo(map);
+  // Leaflet names its zoom buttons in English; name them in the page's language.
+  for (const [selector, key] of [['.leaflet-control-zoom-in', 'map.zoom_in'],
+    ['.leaflet-control-zoom-out', 'map.zoom_out']]) {
+    const button = container.querySelector(selector);
+    Object.assign(button.dataset, { i18nLabel: key, i18nTitle: key });
+  }
+  translatePage(container);
   const { tile_url: tileUrl, tile_attribution: attribution } = await hubConfig();
   if (tileUrl) L.tileLayer(tileUrl, { maxZoom: 19, attribution: attribution ?? '' }).addTo(map);
   else container.classList.add('map--outline-only');
   map.setView([51.92, 4.48], 12);
   return map;
+}
+
+/**
+ * Show all of `bounds`, now and whenever the map's box changes size (a
+ * layout settling, a phone turned, a wall screen's window resized): Leaflet
+ * itself keeps the old centre and zoom, which leaves parts of the city out.
+ */
+export function keepFitted(map, bounds, options = {}) {
+  const fit = () => {
+    map.invalidateSize({ animate: false });
+    map.fitBounds(bounds, { animate: false, ...options });
+  };
+  fit();
+  let size = '';
+  new ResizeObserver(([entry]) => {
+    const { width, height } = entry.contentRect;
+    const next = `${Math.round(width)}x${Math.round(height)}`;
+    if (next !== size && width > 0 && height > 0) {
+      size = next;
+      fit();
+    }
+  }).observe(map.getContainer());
 }
 
 /** A random id for Idempotency-Key; works on plain http too. */

@@ -14,7 +14,7 @@
  * blob URLs rather than linked.
  */
 
-import { ago, clock, el, t } from './common.js';
+import { ago, clock, el, onLanguageChange, say, t, translatePage } from './common.js';
 import { FINAL_STATUSES, failureText } from './tickets.js';
 
 const READ_DELAY_MS = 600;
@@ -59,14 +59,18 @@ export class ConversationPanel {
       event.preventDefault();
       this.send();
     } },
-    el('label', { for: `message-${id}`, text: t('chat.your_message') }), this.text,
-    el('label', { for: `photos-${id}`, text: t('chat.add_photos') }), this.photos,
-    el('button', { type: 'submit', class: 'button button--primary', text: t('chat.send') }),
+    el('label', { for: `message-${id}`, dataset: { i18n: 'chat.your_message' },
+      text: t('chat.your_message') }), this.text,
+    el('label', { for: `photos-${id}`, dataset: { i18n: 'chat.add_photos' },
+      text: t('chat.add_photos') }), this.photos,
+    el('button', { type: 'submit', class: 'button button--primary',
+      dataset: { i18n: 'chat.send' }, text: t('chat.send') }),
     this.error);
     this.text.addEventListener('input', () => this.typing());
-    this.node = el('section', { class: 'conversation', dataset: { conversation: id },
-      'aria-label': t('chat.heading') },
-    el('h4', { class: 'conversation__heading', text: t('chat.heading') }),
+    this.node = el('section', { class: 'conversation',
+      dataset: { conversation: id, i18nLabel: 'chat.heading' }, 'aria-label': t('chat.heading') },
+    el('h4', { class: 'conversation__heading', dataset: { i18n: 'chat.heading' },
+      text: t('chat.heading') }),
     this.statusLine, this.list, this.typingLine);
   }
 
@@ -180,9 +184,9 @@ export class ConversationPanel {
   async send() {
     const text = this.text.value;
     const files = [...this.photos.files];
-    this.error.textContent = '';
+    say(this.error, null);
     if (!text.trim() && !files.length) {
-      this.error.textContent = t('chat.empty');
+      say(this.error, 'chat.empty');
       this.text.focus();
       return;
     }
@@ -198,7 +202,7 @@ export class ConversationPanel {
       this.photos.value = '';
       this.render();
     } catch (error) {
-      this.error.textContent = t('chat.failed', { reason: failureText(error) });
+      say(this.error, 'chat.failed', { reason: failureText(error) });
       if (error.code === 'conflict') this.load();
     } finally {
       button.disabled = false;
@@ -317,6 +321,15 @@ export class ConversationShelf {
     this.options = options;
     this.onOpen = onOpen;
     this.panels = new Map();
+    // Panels are built once and kept: on a language switch their fixed
+    // texts (also in panels not in the page just now) and their messages
+    // are put in the new language.
+    onLanguageChange(() => {
+      for (const { panel, node } of this.panels.values()) {
+        translatePage(node);
+        if (panel.info) panel.render();
+      }
+    });
   }
 
   /**
@@ -329,10 +342,12 @@ export class ConversationShelf {
     if (!entry) {
       const panel = new ConversationPanel({ ...this.options, ticketId });
       const news = el('span', { class: 'conversation-toggle__news badge', hidden: true,
-        text: t('chat.new') });
+        dataset: { i18n: 'chat.new' }, text: t('chat.new') });
       const node = el('details', { class: 'conversation-toggle', open,
         dataset: { conversationToggle: ticketId } },
-        el('summary', {}, t('chat.heading'), ' ', news), panel.node);
+        el('summary', {},
+          el('span', { dataset: { i18n: 'chat.heading' }, text: t('chat.heading') }), ' ', news),
+        panel.node);
       node.addEventListener('toggle', () => {
         if (!node.open) return;
         news.hidden = true;

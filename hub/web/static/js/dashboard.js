@@ -12,11 +12,13 @@
 import * as L from '/static/vendor/leaflet/leaflet-src.esm.js';
 
 import {
-  ago, attachConnectionBanner, createMap, el, onLanguageChange, presenceWords,
-  setUpLanguageSwitch, setUpLogin, t, translatePage,
+  ago, attachConnectionBanner, createMap, el, keepFitted, onLanguageChange, presenceWords,
+  say, setUpLanguageSwitch, setUpLogin, t, translatePage,
 } from './common.js';
 import { ConversationShelf } from './conversation.js';
-import { categoryText } from './tickets.js';
+import {
+  FINAL_STATUSES, categoryText, failureText, keepDrafts, postTransition, statusBadge,
+} from './tickets.js';
 
 const $ = (id) => document.getElementById(id);
 const POSITION_STALE_MS = 2 * 60_000;
@@ -35,6 +37,9 @@ const state = {
   overdue: { accept: [], resolve: [] },
   categories: [],
   map: null,
+  waiting: new Map(), // ticket id -> ms since its tenant waits for a reply
+  summaries: new Map(), // ticket id -> latest summary, for the conversations list
+  followed: new Set(), // tickets whose conversation this agent unfolded
 };
 
 translatePage();
@@ -44,11 +49,16 @@ const session = setUpLogin({ form: $('login'), errorBox: $('login-error'), role:
 $('logout').addEventListener('click', () => session.logout());
 
 async function start({ api, client, user }) {
-  state.shelf = new ConversationShelf({ api, client, user });
+  state.shelf = new ConversationShelf({ api, client, user, onOpen: (ticketId) => {
+    // A conversation the agent joined stays at hand after triage moves it on.
+    state.followed.add(ticketId);
+  } });
   state.api = api;
   $('login-section').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
+  // Focus leaves the vanished login form for the page, which stays at its top.
+  $('main').focus({ preventScroll: true });
 
   const [{ districts }, { categories }] = await Promise.all([
     api.get('/api/districts'), api.get('/api/categories')]);
@@ -66,7 +76,9 @@ async function start({ api, client, user }) {
       state.caretakers.set(caretaker.id, { ...caretaker, district: district.id });
     }
   }
-  if (outlines.length) state.map.fitBounds(L.featureGroup(outlines).getBounds());
+  if (outlines.length) {
+    keepFitted(state.map, L.featureGroup(outlines).getBounds(), { padding: [8, 8] });
+  }
   renderPeople();
 
   attachConnectionBanner(client, $('connection'), (live) => {
@@ -87,7 +99,10 @@ async function start({ api, client, user }) {
   }
   client.subscribe('dashboard', {
     onSubscribed: () => refreshTickets(),
-    onEvent: () => refreshSoon(),
+    onEvent: (event) => {
+      noteTicketEvent(event);
+      refreshSoon();
+    },
     onReset: () => refreshTickets(),
   });
   onLanguageChange(() => { renderPeople(); renderTickets(); });
@@ -123,8 +138,9 @@ function renderPeople() {
     el('span', { class: 'pin', 'aria-hidden': 'true', dataset: { status: words.key,
       stale: String(stale) } }),
     el('span', { class: 'person__name', text: caretaker.name }),
-    el('span', { text: `— ${state.live ? words.text : t('status.unknown', { last: words.text })}` }),
-    location ? el('span', { class: 'muted', text: `(${ago(location.ts)})` }) : null);
+    el('span', { class: 'person__status' },
+      state.live ? words.text : t('status.unknown', { last: words.text }),
+      location ? el('span', { class: 'muted', text: ` (${ago(location.ts)})` }) : null));
   }));
   $('status-totals').replaceChildren(...PRESENCE_KEYS.map((key) => el('span', {
     class: 'badge', dataset: { total: key },
@@ -162,14 +178,22 @@ function refreshSoon() {
 
 async function refreshTickets() {
   try {
-    const [queue, counts, overdue] = await Promise.all([
+    const [queue, counts, overdue, waiting] = await Promise.all([
       state.api.get('/api/tickets/queue?limit=50'),
       state.api.get('/api/tickets/counts'),
       state.api.get('/api/tickets/overdue'),
+      state.api.get('/api/conversations/waiting'),
     ]);
     state.queue = queue.tickets;
     state.counts = counts.districts;
     state.overdue = overdue;
+    state.waiting = new Map(waiting.tickets.map((entry) => [entry.ticket_id, entry.since]));
+    for (const ticket of state.queue) state.summaries.set(ticket.id, ticket);
+    const unknown = [...state.waiting.keys(), ...state.followed]
+      .filter((id) => !state.summaries.has(id));
+    const found = await Promise.all(unknown.map((id) => state.api.get(`/api/tickets/${id}`)
+      .catch(() => null)));
+    for (const ticket of found) if (ticket) state.summaries.set(ticket.id, ticket);
   } catch {
     return; // offline: the banner says so; the next event or reconnect refreshes
   }
@@ -201,7 +225,56 @@ function renderCounts() {
 }
 
 function renderQueue() {
-  state.shelf.keepFocus(renderQueueList);
+  state.shelf.keepFocus(() => {
+    keepDrafts($('queue'), renderQueueList);
+    renderConversations();
+  });
+}
+
+/** What a `dashboard` event tells at once, before the lists are read again. */
+function noteTicketEvent(event) {
+  if (event.kind === 'message_hint') {
+    const { ticket_id: ticketId, awaiting_reply_since: since } = event.data;
+    if (since) state.waiting.set(ticketId, since);
+    else state.waiting.delete(ticketId);
+    state.shelf.hint(event.data);
+  } else if (event.data?.ticket && state.summaries.has(event.data.ticket.id)) {
+    const known = state.summaries.get(event.data.ticket.id);
+    if (event.data.ticket.version >= (known.version ?? 0)) {
+      state.summaries.set(event.data.ticket.id, { ...known, ...event.data.ticket });
+    }
+  }
+}
+
+function waitingLine(ticketId) {
+  const since = state.waiting.get(ticketId);
+  return since ? el('p', { class: 'ticket__waiting', dataset: { waitingSince: String(since) },
+    text: t('chat.waiting_since', { ago: ago(since) }) }) : null;
+}
+
+/**
+ * Conversations outside the queue: those waiting for a reply (longest first),
+ * then those this agent joined, until their ticket is closed.
+ */
+function renderConversations() {
+  const inQueue = new Set(state.queue.map((ticket) => ticket.id));
+  const waiting = [...state.waiting.entries()].sort((a, b) => a[1] - b[1]).map(([id]) => id);
+  const ids = [...new Set([...waiting, ...state.followed])].filter((id) => !inQueue.has(id)
+    && state.summaries.has(id) && !FINAL_STATUSES.has(state.summaries.get(id).status));
+  $('conversations-empty').hidden = ids.length > 0;
+  $('conversations').replaceChildren(...ids.map((id) => {
+    const ticket = state.summaries.get(id);
+    return el('li', { class: 'ticket', dataset: { ticket: id, status: ticket.status } },
+      el('div', { class: 'ticket__head' },
+        el('h3', { class: 'ticket__title',
+          text: `#${ticket.number} ${categoryText(state.categories, ticket.category)}` }),
+        statusBadge(ticket.status)),
+      el('p', { class: 'muted', text: districtName(ticket.district) }),
+      waitingLine(id),
+      state.shelf.disclosure(id));
+  }));
+  // Panels of tickets shown nowhere any more stop following their channel.
+  state.shelf.keepOnly([...inQueue, ...ids]);
 }
 
 function renderQueueList() {
@@ -215,6 +288,7 @@ function renderQueueList() {
           text: `#${ticket.number} ${categoryText(state.categories, ticket.category)}` }),
         el('span', { class: 'muted', text: districtName(ticket.district) })),
       el('p', { class: 'muted', text: t('dashboard.received', { ago: ago(ticket.created_at) }) }),
+      waitingLine(ticket.id),
       el('p', { class: 'ticket__description', text: ticket.description ?? '' }),
       ticket.place ? el('p', { class: 'muted', text: ticket.place }) : null,
       el('div', { class: 'form' },
@@ -237,20 +311,22 @@ async function triage(ticket, to, severityId, noteId) {
   const note = document.getElementById(noteId).value.trim();
   const result = $('queue-result');
   if (to === 'advised' && !note) {
-    result.textContent = t('dashboard.advice_needed');
+    say(result, 'dashboard.advice_needed');
     document.getElementById(noteId).focus();
     return;
   }
-  const body = { to, severity: document.getElementById(severityId).value,
-    expected_version: ticket.version };
+  const body = { to, severity: document.getElementById(severityId).value };
   if (note) body.note = note;
-  result.textContent = '';
+  say(result, null);
   try {
-    await state.api.post(`/api/tickets/${ticket.id}/transitions`, body);
+    const data = await postTransition(state.api, ticket, body);
+    state.summaries.set(ticket.id, { ...ticket, ...data.ticket });
     state.queue = state.queue.filter((queued) => queued.id !== ticket.id);
     renderQueue();
   } catch (error) {
-    result.textContent = t('caretaker.failed', { reason: error.message });
+    // Another agent was first, or the tenant withdrew it: say so; the
+    // refresh below takes it out of the queue.
+    say(result, 'ticket.failed', { number: ticket.number, reason: failureText(error) });
   }
   refreshSoon();
 }

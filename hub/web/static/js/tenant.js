@@ -7,8 +7,8 @@
 import * as L from '/static/vendor/leaflet/leaflet-src.esm.js';
 
 import {
-  ago, attachConnectionBanner, clock, createMap, el, epochMs, onLanguageChange, presenceWords,
-  randomId, setUpLanguageSwitch, setUpLogin, t, translatePage,
+  ago, attachConnectionBanner, clock, createMap, el, epochMs, keepFitted, onLanguageChange,
+  presenceWords, randomId, say, setUpLanguageSwitch, setUpLogin, t, translatePage,
 } from './common.js';
 import { ConversationShelf } from './conversation.js';
 import {
@@ -65,7 +65,8 @@ async function start({ api, client, user }) {
   $('login-section').hidden = true;
   $('app').hidden = false;
   $('logout').hidden = false;
-  $('main').focus();
+  // Focus leaves the vanished login form for the page, which stays at its top.
+  $('main').focus({ preventScroll: true });
 
   const districtId = user.districts[0];
   const [district, { categories }] = await Promise.all([
@@ -74,7 +75,7 @@ async function start({ api, client, user }) {
   ]);
   state.categories = categories;
   fillCategories();
-  $('district-name').textContent = t('tenant.district', { name: district.name });
+  say($('district-name'), 'tenant.district', { name: district.name });
   state.caretaker = district.caretakers[0] ?? null;
   renderCaretaker();
 
@@ -82,7 +83,7 @@ async function start({ api, client, user }) {
   if (district.boundary) {
     const outline = L.geoJSON(district.boundary, { style: { color: '#1d4ed8', weight: 3,
       fillOpacity: 0.08 }, interactive: false }).addTo(state.map);
-    state.map.fitBounds(outline.getBounds(), { padding: [12, 12] });
+    keepFitted(state.map, outline.getBounds(), { padding: [12, 12] });
   }
   renderPosition();
 
@@ -236,7 +237,7 @@ function setUpReportForm(api) {
     const data = new FormData(form);
     const description = String(data.get('description'));
     if (!description.trim()) {
-      result.textContent = t('report.describe');
+      say(result, 'report.describe');
       $('description').focus();
       return;
     }
@@ -251,16 +252,16 @@ function setUpReportForm(api) {
       const files = [...$('report-photos').files];
       form.reset();
       key = randomId();
-      result.textContent = t('report.sent', { number: ticket.number });
+      say(result, 'report.sent', { number: ticket.number });
       try {
         await sendReportPhotos(api, ticket.id, files);
       } catch (error) {
         // The report itself is in: say so, and where the photos can go instead.
-        result.textContent = t('report.photos_failed', { number: ticket.number,
+        say(result, 'report.photos_failed', { number: ticket.number,
           reason: failureText(error) });
       }
     } catch (error) {
-      result.textContent = t('report.failed', { reason: failureText(error) });
+      say(result, 'report.failed', { reason: failureText(error) });
     } finally {
       button.disabled = false;
     }
@@ -349,7 +350,7 @@ function ticketActions(ticket) {
 
 async function act(ticket, name, noteId, { confirmed = false } = {}) {
   const result = $('tickets-result');
-  result.textContent = '';
+  say(result, null);
   // Withdrawing cannot be undone: ask once, in the page, before doing it.
   if (name === 'cancel' && !confirmed) {
     state.confirming.add(ticket.id);
@@ -367,8 +368,7 @@ async function act(ticket, name, noteId, { confirmed = false } = {}) {
     if (noteField) noteField.value = '';
     state.book.apply({ data });
   } catch (error) {
-    result.textContent = t('ticket.failed', { number: ticket.number,
-      reason: failureText(error) });
+    say(result, 'ticket.failed', { number: ticket.number, reason: failureText(error) });
     if (error.code === 'conflict') reloadTickets(state.api);
   }
   renderTickets();
