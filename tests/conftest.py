@@ -49,8 +49,9 @@ class RedisServer:
             self.process.send_signal(sig)
             self.process.wait(TIMEOUT * 2)
 
-    def restart(self) -> None:
-        self.stop()
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        """Stop (SIGKILL: crash, leaving only what the AOF holds) and start again."""
+        self.stop(sig)
         self.process = _spawn(self.port, self.data_dir)
 
 
