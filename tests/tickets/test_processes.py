@@ -62,6 +62,7 @@ async def test_two_accepts_on_two_processes_have_one_winner_and_one_event(
         batch = range(start, start + 20)
         tickets += await asyncio.gather(*(assigned(n) for n in batch))
 
+    winners: dict[str, object] = {}
     for number, ticket_id in enumerate(tickets):
         # The same caretaker taps twice, and each tap reaches another process.
         first, second = (a, b) if number % 2 else (b, a)
@@ -71,7 +72,8 @@ async def test_two_accepts_on_two_processes_have_one_winner_and_one_event(
         )
         codes = sorted(answer.status_code for answer in answers)
         assert codes == [200, 409], [answer.text for answer in answers]
-        loser = next(answer for answer in answers if answer.status_code == 409)
+        winner, loser = sorted(answers, key=lambda answer: answer.status_code)
+        winners[ticket_id] = winner.json()
         error = loser.json()["error"]
         assert error["code"] == "conflict"
         assert (error["status"], error["version"]) == ("accepted", 3)
@@ -81,11 +83,13 @@ async def test_two_accepts_on_two_processes_have_one_winner_and_one_event(
     await rest.step(a, "w1", tickets[-1], to="in_progress")
     await wall.event_of_version(tickets[-1], 4)
     accepts = [
-        event["data"]["ticket"]["id"]
+        event["data"]
         for event in wall.events
         if event["data"]["transition"]["action"] == "accept"
     ]
-    assert sorted(accepts) == sorted(tickets)  # one each: none missing, none twice
+    # One each, none missing, none twice, and it is the winner's step.
+    assert sorted(data["ticket"]["id"] for data in accepts) == sorted(tickets)
+    assert {data["ticket"]["id"]: data for data in accepts} == winners
     assert len(wall.events) == rounds * 3 + 1
     detail = await rest.ticket(b, "k1", tickets[0])
     assert [entry["action"] for entry in detail["timeline"]] == [

@@ -10,6 +10,7 @@ channel's resume position, also while waiting for the reply to a request
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -43,11 +44,14 @@ class Rest:
     def __init__(self, login_hub: Hub) -> None:
         self.login_hub = login_hub
         self.tokens: dict[str, str] = {}
+        self._login = asyncio.Lock()
         self.http = httpx.AsyncClient(timeout=TIMEOUT * 2)
 
     async def token(self, user_id: str) -> str:
-        if user_id not in self.tokens:
-            self.tokens[user_id] = await self.login_hub.token(user_id)
+        # One login for callers that arrive at once: hashing is slow on purpose.
+        async with self._login:
+            if user_id not in self.tokens:
+                self.tokens[user_id] = await self.login_hub.token(user_id)
         return self.tokens[user_id]
 
     async def call(
