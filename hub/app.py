@@ -43,11 +43,11 @@ from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
 from hub.auth.tokens import TokenSigner
 from hub.channels.broker import Broker
-from hub.channels.codec import choose_codec
+from hub.channels.codec import SUBPROTOCOLS, choose_codec
 from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
-from hub.errors import CloseCode, HubError, Unavailable
+from hub.errors import BadRequest, CloseCode, Forbidden, HubError, Unavailable
 from hub.media.storage import DiskMediaStore
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
@@ -88,20 +88,31 @@ def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+async def refuse_handshake(websocket: WebSocket, error: HubError) -> None:
+    """Answer a websocket handshake with an HTTP error instead of opening it.
+
+    Before `accept` there is no websocket to close, so no close code can be
+    sent: the client sees the HTTP status (browsers only see that it failed),
+    and clients that read HTTP answers get the usual JSON error body.
+    """
+    await websocket.send_denial_response(error_response(error))
+
+
 async def websocket_endpoint(
     hub: HubContext, websocket: WebSocket, receive: Receive, send: Send
 ) -> None:
     if not hub.accepting:
-        await websocket.close(code=int(CloseCode.SERVICE_RESTART))
+        await refuse_handshake(websocket, Unavailable("the hub is shutting down"))
         return
     if not origin_allowed(hub.settings, websocket):
         logger.info("websocket refused: origin not allowed")
-        await websocket.close(code=int(CloseCode.FORBIDDEN))
+        await refuse_handshake(websocket, Forbidden("this origin is not allowed"))
         return
     offered = list(websocket.scope.get("subprotocols", []))
     codec = choose_codec(offered)
     if codec is None:
-        await websocket.close(code=int(CloseCode.PROTOCOL_ERROR))
+        spoken = ", ".join(SUBPROTOCOLS)
+        await refuse_handshake(websocket, BadRequest(f"speak one of: {spoken}"))
         return
     await websocket.accept(subprotocol=codec.subprotocol if offered else None)
     await Session(hub, websocket, codec, receive, send).run()

@@ -39,6 +39,7 @@ from hub.channels.streams import Replay, latest_position, read_since
 from hub.context import HubContext
 from hub.directory.model import Role, User
 from hub.errors import (
+    CLIENT_GOING_AWAY,
     BadRequest,
     CloseCode,
     Conflict,
@@ -526,10 +527,10 @@ class Session:
     async def _withdraw_presence(self) -> None:
         # A clean goodbye takes the caretaker offline now; a lost connection
         # waits for the presence timeout, so a phone that reconnects within
-        # it does not flicker offline on every tenant's screen.
+        # it does not flicker offline on every tenant's screen. A hub
+        # restart (1012) is not a goodbye either: the phone reconnects.
         assert self.user is not None
-        clean = self._close_code in (1000, 1001, int(CloseCode.SERVICE_RESTART))
-        if clean and self._close_code != CloseCode.SERVICE_RESTART:
+        if self._close_code in (CloseCode.NORMAL, CLIENT_GOING_AWAY):
             with contextlib.suppress(
                 *REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError
             ):
