@@ -208,12 +208,17 @@ class Hub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    settings: Settings, ws_max_size: int | None = None
+    settings: Settings,
+    ws_max_size: int | None = None,
+    wrap: Callable[[Any], Any] | None = None,
 ) -> AsyncIterator[Hub]:
-    """The hub app under uvicorn in this event loop, on a free port."""
+    """The hub app under uvicorn in this event loop, on a free port.
+
+    `wrap` puts ASGI middleware around the app (to watch what it sends).
+    """
     app = create_app(settings)
     config = uvicorn_config(
-        app,
+        wrap(app) if wrap else app,
         settings,
         ws_max_size=ws_max_size or settings.max_frame_bytes,
         log_level="warning",
