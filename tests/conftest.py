@@ -49,10 +49,14 @@ class RedisServer:
             self.process.send_signal(sig)
             self.process.wait(TIMEOUT * 2)
 
+    def start(self) -> None:
+        """Start it again after `stop`, on the same port with the same data."""
+        self.process = _spawn(self.port, self.data_dir)
+
     def restart(self, sig: int = signal.SIGTERM) -> None:
         """Stop (SIGKILL: crash, leaving only what the AOF holds) and start again."""
         self.stop(sig)
-        self.process = _spawn(self.port, self.data_dir)
+        self.start()
 
 
 def _spawn(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
