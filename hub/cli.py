@@ -116,7 +116,52 @@ def run_server(settings: Settings, host: str, port: int) -> None:
         raise click.ClickException("the hub did not start; see the log above")
 
 
-@click.group()
+# Click >= 8.2 raises this for a bare group (`homi-hub`, `homi-hub users`);
+# its help text is the right answer there, not a one-line error.
+_HELP_INSTEAD = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class UsageLine(click.ClickException):
+    """A usage error told in one line: what is wrong, and where help is."""
+
+    exit_code = 2
+
+
+def _one_line(error: click.UsageError) -> UsageLine:
+    # Some of Click's messages span lines (a Choice lists one value a line).
+    message = " ".join(error.format_message().split()).rstrip(".")
+    command = error.ctx.command_path if error.ctx is not None else "homi-hub"
+    return UsageLine(f"{message}; see '{command} --help'")
+
+
+class HubGroup(click.Group):
+    """Click's group, but a bad flag or argument gives one line on stderr,
+    not the usage block, a "Try" line and the error."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            if isinstance(error, _HELP_INSTEAD):
+                raise
+            raise _one_line(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            if isinstance(error, _HELP_INSTEAD):
+                raise
+            raise _one_line(error) from None
+
+
+@click.group(cls=HubGroup)
 @click.version_option(package_name="homi-hub")
 def main() -> None:
     """Homi hub: live caretaker presence and tickets for social-housing tenants."""
@@ -134,7 +179,7 @@ def serve(host: str, port: int) -> None:
     run_server(settings, host, port)
 
 
-@main.group()
+@main.group(cls=HubGroup)
 def directory() -> None:
     """Load districts, caretakers, tenants and agents."""
 
@@ -181,7 +226,7 @@ def directory_load(file: Path) -> None:
     )
 
 
-@main.group()
+@main.group(cls=HubGroup)
 def users() -> None:
     """Add single users."""
 
