@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -97,6 +98,14 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> Any:
     return uvicorn.Config(app, **options)
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived (again) after uvicorn's graceful shutdown."""
+
+
+def _stopped_by_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def run_server(settings: Settings, host: str, port: int) -> None:
     """Serve one hub process until SIGINT/SIGTERM."""
     import uvicorn
@@ -107,11 +116,17 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     if settings.redis_url:
         check_redis(settings.redis_url)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal
+    # again, which by default kills the process with status -15. A stop that
+    # was asked for and went cleanly is a success: make that re-raise end here.
+    previous = signal.signal(signal.SIGTERM, _stopped_by_sigterm)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        # uvicorn has already shut down cleanly and re-raised the Ctrl-C.
+    except (KeyboardInterrupt, _Terminated):
+        # uvicorn has already shut down cleanly and re-raised the signal.
         return
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not server.started:
         raise click.ClickException("the hub did not start; see the log above")
 
