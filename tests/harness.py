@@ -247,11 +247,14 @@ async def running_hub(
 class HubProcess:
     """`homi-hub serve` in its own process, for multi-process and crash tests."""
 
-    def __init__(self, redis_url: str, prefix: str, **env: str) -> None:
+    def __init__(self, redis_url: str | None, prefix: str, **env: str) -> None:
+        """With `redis_url` None the process starts its embedded Redis (put
+        HUB_DATA_DIR in `env`)."""
         self.port = free_port()
+        inherited = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         self.env = {
-            **os.environ,
-            "REDIS_URL": redis_url,
+            **inherited,
+            **({"REDIS_URL": redis_url} if redis_url else {}),
             "HUB_KEY_PREFIX": prefix,
             "HUB_SECRET_KEY": SECRET,
             "HUB_CANARY_INTERVAL": "0.2",

@@ -95,7 +95,7 @@ class Subscription:
     def deliver(self, frame: PreparedFrame, position: Position) -> None:
         if self.buffer is not None:
             if len(self.buffer) >= self.session.queue_limit:
-                self.session.abort(CloseCode.TOO_SLOW, "too slow")
+                self.session.drop_slow("subscribe buffer full")
                 return
             self.buffer.append((frame, position))
             return
@@ -241,9 +241,7 @@ class Session:
             self._write_now(data)
             return
         if len(outbox) >= self.queue_limit:
-            self.hub.metrics.slow_disconnects.inc()
-            logger.info("closing slow connection %s: send queue full", self.id)
-            self.abort(CloseCode.TOO_SLOW, "send queue full")
+            self.drop_slow("send queue full")
             return
         outbox.append(data)
 
@@ -313,6 +311,13 @@ class Session:
         self.send(frame)
 
     # -- closing -------------------------------------------------------------
+
+    def drop_slow(self, reason: str) -> None:
+        """Close a client that cannot keep up (4429), counted once."""
+        if self._close_code is None:
+            self.hub.metrics.slow_disconnects.inc()
+            logger.warning("closing slow connection %s: %s", self.id, reason)
+        self.abort(CloseCode.TOO_SLOW, reason)
 
     def abort(self, code: CloseCode, reason: str) -> None:
         """Close from synchronous code (fan-out, timers); idempotent."""
