@@ -126,8 +126,11 @@ def hub_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
         "REDIS_URL": redis_url,
         "key_prefix": prefix,
         "secret_key": SECRET,
+        # Short enough for the deaf-listener tests to be quick, long enough
+        # that a busy 2-core machine does not make a healthy listener look
+        # deaf (a false alarm resubscribes and sends snapshots mid-test).
         "canary_interval": 0.2,
-        "canary_timeout": 1.0,
+        "canary_timeout": 3.0,
         **overrides,
     }
     return Settings(**values)
@@ -258,7 +261,7 @@ class HubProcess:
             "HUB_KEY_PREFIX": prefix,
             "HUB_SECRET_KEY": SECRET,
             "HUB_CANARY_INTERVAL": "0.2",
-            "HUB_CANARY_TIMEOUT": "1.0",
+            "HUB_CANARY_TIMEOUT": "3.0",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
