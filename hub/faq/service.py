@@ -217,10 +217,11 @@ class FaqService:
         word of `query`, newest first; and the words searched for."""
         check(query, "q", low=0, high=MAX_QUERY)
         limit = max(1, min(limit, MAX_PAGE))
+        before = parse_cursor(cursor)
         terms = text.query_terms(query)
         if not terms:
             return Page([], None), []
-        found = await self.store.matching(terms, parse_cursor(cursor), limit)
+        found = await self.store.matching(terms, before, limit)
         return await self._page(user, found, limit), terms
 
     # -- helpers -------------------------------------------------------------
