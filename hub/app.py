@@ -38,6 +38,7 @@ from starlette.websockets import WebSocket
 
 from hub.api import auth as auth_api
 from hub.api import districts as districts_api
+from hub.api import faq as faq_api
 from hub.api import messages as messages_api
 from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
@@ -48,6 +49,7 @@ from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
 from hub.errors import BadRequest, CloseCode, Forbidden, HubError, Unavailable
+from hub.faq.service import FaqService
 from hub.media.storage import DiskMediaStore
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
@@ -223,7 +225,11 @@ def api_routes() -> list[BaseRoute]:
             methods=["GET"],
         ),
     ]
-    for path, handler, methods, name in [*tickets_api.ROUTES, *messages_api.ROUTES]:
+    for path, handler, methods, name in [
+        *tickets_api.ROUTES,
+        *messages_api.ROUTES,
+        *faq_api.ROUTES,
+    ]:
         routes.append(Route(path, api(handler, name), methods=methods))
     return routes
 
@@ -359,6 +365,7 @@ async def build_context(
             broker.publish,
             DiskMediaStore(settings.data_dir / "media"),
         ),
+        faq=FaqService(client, settings.key_prefix, directory),
     )
 
 
