@@ -120,14 +120,20 @@ async def seed_faq(
         directory["agents"],
         reserved=reserved,
     )
-    for post in posts:
-        asker = await hub.directory.user(post.author_id)
-        assert asker is not None  # plan_faq picks from the loaded directory
-        question = await hub.faq.ask(asker, post.title, post.body)
-        for answer in post.answers:
-            author = await hub.directory.user(answer.author_id)
-            assert author is not None
-            await hub.faq.answer(author, question["id"], answer.body)
+    try:
+        for post in posts:
+            asker = await hub.directory.user(post.author_id)
+            assert asker is not None  # plan_faq picks from the loaded directory
+            question = await hub.faq.ask(asker, post.title, post.body)
+            for answer in post.answers:
+                author = await hub.directory.user(answer.author_id)
+                assert author is not None
+                await hub.faq.answer(author, question["id"], answer.body)
+    except BaseException:
+        # Stopped halfway (Ctrl-C, Redis gone): let the next start seed again.
+        # What was written stays, so that start may repeat a question or two.
+        await hub.redis.delete(f"{hub.settings.key_prefix}{FAQ_SEEDED_KEY}")
+        raise
     return len(posts)
 
 
