@@ -132,7 +132,8 @@ async def seed_faq(
     except BaseException:
         # Stopped halfway (Ctrl-C, Redis gone): let the next start seed again.
         # What was written stays, so that start may repeat a question or two.
-        await hub.redis.delete(f"{hub.settings.key_prefix}{FAQ_SEEDED_KEY}")
+        with contextlib.suppress(Exception):
+            await hub.redis.delete(f"{hub.settings.key_prefix}{FAQ_SEEDED_KEY}")
         raise
     return len(posts)
 
