@@ -489,3 +489,5 @@ async def test_tenant_page_tells_staff_it_is_for_tenants(
     await expect(page.locator("#login-error")).to_contain_text(
         "pagina is voor huurders", timeout=WAIT_MS
     )
+    # The login itself succeeded: nothing was refused, nothing went wrong.
+    assert console.errors == []
