@@ -24,6 +24,7 @@ const nl = {
   'connection.lost': 'Verbinding verbroken — we proberen opnieuw te verbinden. Wat u ziet is mogelijk niet actueel.',
   'connection.back': 'Weer verbonden. Alles is bijgewerkt.',
   'connection.closed': 'De verbinding is gesloten. Log opnieuw in.',
+  'connection.stale': 'Niet actueel: geen verbinding. Dit was de laatst bekende stand.',
 
   'time.just_now': 'zojuist',
   'time.minutes_ago': '{n} min geleden',
@@ -99,6 +100,7 @@ const nl = {
   'caretaker.heading': 'Mijn dienst',
   'caretaker.on_duty': 'In dienst',
   'caretaker.off_duty': 'Uit dienst',
+  'caretaker.duty_not_live': '{state} — geen verbinding: huurders zien dit nu niet',
   'caretaker.duty_button_on': 'Start dienst',
   'caretaker.duty_button_off': 'Stop dienst',
   'caretaker.status_heading': 'Wat doe ik nu?',
@@ -168,6 +170,7 @@ const en = {
   'connection.lost': 'Connection lost — reconnecting. What you see may be out of date.',
   'connection.back': 'Connected again. Everything is up to date.',
   'connection.closed': 'The connection was closed. Please log in again.',
+  'connection.stale': 'Not up to date: no connection. This is the last known state.',
 
   'time.just_now': 'just now',
   'time.minutes_ago': '{n} min ago',
@@ -243,6 +246,7 @@ const en = {
   'caretaker.heading': 'My shift',
   'caretaker.on_duty': 'On duty',
   'caretaker.off_duty': 'Off duty',
+  'caretaker.duty_not_live': '{state} — no connection: tenants do not see this now',
   'caretaker.duty_button_on': 'Start shift',
   'caretaker.duty_button_off': 'End shift',
   'caretaker.status_heading': 'What am I doing?',
