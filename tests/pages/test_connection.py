@@ -12,7 +12,13 @@ from playwright.async_api import Browser, Page, expect
 
 from tests.conftest import TIMEOUT, RedisServer
 from tests.harness import PASSWORDS, HubProcess
-from tests.pages.conftest import WALL, ConsoleWatch, log_in, open_page
+from tests.pages.conftest import (
+    WALL,
+    ConsoleWatch,
+    check_accessibility,
+    log_in,
+    open_page,
+)
 from tests.pages.test_ticket_flow import reported
 
 WAIT_MS = TIMEOUT * 2000
@@ -84,6 +90,7 @@ async def test_caretaker_page_marks_its_state_not_live_while_the_hub_is_gone(
     await expect(duty).to_have_text(
         "In dienst — geen verbinding: huurders zien dit nu niet"
     )
+    await check_accessibility(phone)
 
     # A job for this caretaker is assigned meanwhile, through the other hub.
     other = hub_process.hub
@@ -140,6 +147,7 @@ async def test_dashboard_marks_caretakers_and_counts_not_live_while_the_hub_is_g
     await connection_lost(wall, regions)
     await expect(person).to_have_attribute("data-status", "unknown")
     await expect(person).to_contain_text("Onbekend: geen verbinding")
+    await check_accessibility(wall)
 
     # Meanwhile the caretaker takes a break and a tenant reports something.
     reply = await caretaker.request(
