@@ -48,7 +48,7 @@ from hub.channels.codec import SUBPROTOCOLS, choose_codec
 from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
-from hub.errors import BadRequest, CloseCode, Forbidden, HubError, Unavailable
+from hub.errors import BadRequest, CloseCode, HubError, Unavailable
 from hub.faq.service import FaqService
 from hub.media.storage import DiskMediaStore
 from hub.metrics import HubMetrics
@@ -106,17 +106,25 @@ async def websocket_endpoint(
     if not hub.accepting:
         await refuse_handshake(websocket, Unavailable("the hub is shutting down"))
         return
-    if not origin_allowed(hub.settings, websocket):
-        logger.info("websocket refused: origin not allowed")
-        await refuse_handshake(websocket, Forbidden("this origin is not allowed"))
-        return
     offered = list(websocket.scope.get("subprotocols", []))
     codec = choose_codec(offered)
     if codec is None:
         spoken = ", ".join(SUBPROTOCOLS)
         await refuse_handshake(websocket, BadRequest(f"speak one of: {spoken}"))
         return
-    await websocket.accept(subprotocol=codec.subprotocol if offered else None)
+    subprotocol = codec.subprotocol if offered else None
+    if not origin_allowed(hub.settings, websocket):
+        # Cross-site websocket hijacking: a page of another site must never
+        # use a tenant's session. A browser hides an HTTP refusal from the
+        # page (it only sees 1006, and would retry for ever), so accept and
+        # close at once with 4403: not one frame of the client's is read.
+        logger.info("websocket closed: origin not allowed")
+        await websocket.accept(subprotocol=subprotocol)
+        await websocket.close(
+            code=int(CloseCode.FORBIDDEN), reason="origin not allowed"
+        )
+        return
+    await websocket.accept(subprotocol=subprotocol)
     await Session(hub, websocket, codec, receive, send).run()
 
 

@@ -50,10 +50,12 @@ class CloseCode(enum.IntEnum):
     """Websocket close codes the hub sends, and whether a client should retry.
 
     Only an accepted websocket can be closed with a code: a handshake the hub
-    refuses (foreign origin, no subprotocol it speaks, shutting down) gets an
-    HTTP answer instead (see `hub.app.refuse_handshake`). The one code a client
-    must not retry blindly is NOT_AUTHENTICATED; the rest mean "reconnect, with
-    backoff".
+    refuses (no subprotocol it speaks, shutting down) gets an HTTP answer
+    instead (see `hub.app.refuse_handshake`). A page of a foreign origin is the
+    exception: a browser shows the app no HTTP status, so the hub accepts and
+    at once closes with FORBIDDEN, which tells the app not to retry. The codes
+    a client must not retry blindly are NOT_AUTHENTICATED and FORBIDDEN; the
+    rest mean "reconnect, with backoff".
     """
 
     NORMAL = 1000  # client asked to close; do not reconnect
@@ -61,6 +63,7 @@ class CloseCode(enum.IntEnum):
     INTERNAL_ERROR = 1011  # hub bug; reconnect with backoff
     SERVICE_RESTART = 1012  # hub restarting; reconnect
     NOT_AUTHENTICATED = 4401  # bad or expired token; log in again first
+    FORBIDDEN = 4403  # a page of an origin the hub does not allow; do not retry
     AUTH_TIMEOUT = 4408  # no auth frame in time; reconnect and authenticate
     TOO_SLOW = 4429  # send queue full or flooding; reconnect with backoff
 

@@ -288,9 +288,7 @@ function countingWebSocket() {
 
 test('a do-not-retry close from the hub (4401, no new token) stops the client for good',
   async (t) => {
-    // The hub refuses a foreign origin at the HTTP handshake (403), before
-    // any close code can be sent; the do-not-retry close it really sends on
-    // an open socket is 4401, for a token it does not accept.
+    // 4401: a token the hub does not accept, and no new one to be had.
     const counted = countingWebSocket();
     const states = [];
     const client = clientFor('100001', { token: 'forged', WebSocket: counted.WebSocket,
@@ -317,6 +315,28 @@ test('a do-not-retry close from the hub (4401, no new token) stops the client fo
     assert.equal(states.at(-1).code, 4401);
     assert.equal(client.state, 'closed');
   });
+
+test('a page of a foreign origin is closed 4403 and the client does not retry', async (t) => {
+  const counted = countingWebSocket();
+  // What a browser sends for a page of another site.
+  class ForeignPage extends counted.WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { origin: 'https://evil.example' });
+    }
+  }
+  const states = [];
+  const client = clientFor('100001', { WebSocket: ForeignPage, random: () => 0,
+    backoff: { initial: 20, max: 40 } });
+  t.after(() => client.close());
+  client.on('state', (change) => states.push(change));
+  await assert.rejects(client.connect(), (error) => error.closeCode === 4403);
+
+  // Several retry delays go by: no second socket is opened.
+  await new Promise((resolve) => { setTimeout(resolve, 200); });
+  assert.equal(counted.opened, 1, 'no second socket');
+  assert.equal(states.at(-1).state, 'closed');
+  assert.equal(states.at(-1).code, 4403);
+});
 
 test('after the hub dies, reconnect attempts back off exponentially with jitter', async (t) => {
   const own = await world.startHub();
