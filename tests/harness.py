@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import msgpack
@@ -32,6 +32,7 @@ import redis.asyncio
 import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from hub.app import create_app
 from hub.auth.passwords import hash_password
@@ -147,6 +148,19 @@ def _small_directory_hashed() -> DirectoryFile:
     return DirectoryFile.model_validate(data)
 
 
+async def stream_entries(
+    client: redis.asyncio.Redis, key: str
+) -> list[tuple[str, dict[bytes, bytes]]]:
+    """Every entry of a Redis stream as (id, fields), read by a client that
+    leaves replies as bytes. redis-py types the reply for clients of either
+    kind, with None allowed throughout, so it is narrowed here once."""
+    entries = []
+    for entry_id, fields in await client.xrange(key) or []:
+        assert isinstance(entry_id, bytes) and fields is not None
+        entries.append((entry_id.decode(), cast("dict[bytes, bytes]", fields)))
+    return entries
+
+
 async def load_directory(
     redis_url: str, prefix: str, data: dict[str, Any] | None = None
 ) -> None:
@@ -195,9 +209,9 @@ class Hub:
         protocol = "homi.v1.msgpack" if msgpack_codec else "homi.v1.json"
         connection = await websockets.connect(
             self.ws_url,
-            subprotocols=[protocol],
+            subprotocols=[Subprotocol(protocol)],
             open_timeout=TIMEOUT,
-            **kwargs,  # type: ignore[list-item]
+            **kwargs,
         )
         client = Client(connection, msgpack_codec)
         self.clients.append(client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio
@@ -15,7 +16,7 @@ from hub.media import images
 from hub.tickets.conversation import Limits
 from tests.conversation.conftest import Api, jpeg, png
 from tests.conversation.test_images import GPS_IFD, gps_exif
-from tests.harness import Hub
+from tests.harness import Hub, stream_entries
 
 SCRIPTY = '<img src=x onerror="alert(1)"><script>alert(2)</script>&amp;'
 
@@ -111,7 +112,7 @@ async def test_bad_frames_get_errors_and_the_socket_keeps_working(
     hub_: Hub, users: dict[str, Api], ticket_id: str
 ) -> None:
     client = await hub_.connect("100001")
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"type": "message", "ticket_id": ticket_id, "text": "x" * 2001},
         {"type": "message", "ticket_id": ticket_id, "text": ""},
         {"type": "message", "ticket_id": ticket_id, "text": "nul\x00"},
@@ -246,7 +247,7 @@ async def test_a_typing_flood_reaches_the_others_at_the_typing_rate_and_is_not_s
         await tenant.send({"type": "typing", "ticket_id": ticket_id, "ref": number})
     # The reply to a ping comes after every typing frame has been handled.
     await tenant.send({"type": "ping", "ref": "after"})
-    replies = []
+    replies: list[dict[str, Any]] = []
     while not replies or replies[-1].get("ref") != "after":
         replies.append(await tenant.receive())
     elapsed = time.monotonic() - started
@@ -259,7 +260,7 @@ async def test_a_typing_flood_reaches_the_others_at_the_typing_rate_and_is_not_s
 
     # A message posted now reaches the agent after every typing signal.
     assert (await users["k1"].say(ticket_id, "Waar lekt het?")).status_code == 201
-    seen = []
+    seen: list[dict[str, Any]] = []
     while not seen or seen[-1].get("type") != "event":
         seen.append(await agent.expect(lambda f: f["type"] in ("signal", "event")))
     typing = [f for f in seen if f["type"] == "signal" and f["kind"] == "typing"]
@@ -272,6 +273,8 @@ async def test_a_typing_flood_reaches_the_others_at_the_typing_rate_and_is_not_s
     # no typing, and no key remembers it.
     thread = (await users["100001"].thread(ticket_id)).json()
     assert [m["text"] for m in thread["messages"]] == ["Waar lekt het?"]
-    entries = await redis_client.xrange(stream_key(key_prefix, f"ticket:{ticket_id}"))
+    entries = await stream_entries(
+        redis_client, stream_key(key_prefix, f"ticket:{ticket_id}")
+    )
     assert {fields[b"k"].decode() for _, fields in entries} == {"created", "message"}
     assert not [key async for key in redis_client.scan_iter(f"{key_prefix}*typing*")]

@@ -12,6 +12,7 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from playwright.async_api import (
@@ -19,6 +20,7 @@ from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    ViewportSize,
     async_playwright,
 )
 
@@ -31,8 +33,8 @@ AXE = REPO / "clients/js/node_modules/axe-core/axe.min.js"
 VENDOR = REPO / "hub/web/static/vendor/homi/index.js"
 SCREENSHOTS = REPO / "docs/screenshots"
 
-PHONE = {"width": 390, "height": 844}
-WALL = {"width": 1920, "height": 1080}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+WALL: ViewportSize = {"width": 1920, "height": 1080}
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -106,12 +108,12 @@ async def open_page(
     console: ConsoleWatch,
     url: str,
     name: str,
-    viewport: dict[str, int] = PHONE,
-    **context_options: object,
+    viewport: ViewportSize = PHONE,
+    **context_options: Any,
 ) -> tuple[BrowserContext, Page]:
     context = await browser.new_context(
         viewport=viewport, locale="nl-NL", **context_options
-    )  # type: ignore[arg-type]
+    )
     page = await context.new_page()
     console.watch(page, name)
     await page.goto(url)

@@ -71,7 +71,7 @@ async def open_map_page(
 ) -> tuple[Page, list[str]]:
     """The page logged in, with every URL it requested."""
     viewport = WALL if name == "dashboard" else PHONE
-    context = await browser.new_context(viewport=viewport, locale="nl-NL")  # type: ignore[arg-type]
+    context = await browser.new_context(viewport=viewport, locale="nl-NL")
     requested: list[str] = []
 
     def on_request(request: Request) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
@@ -74,7 +75,7 @@ async def test_tenant_sees_caretaker_go_on_duty_and_move(
 
 
 # Sanne's card with every field a tenant can be shown.
-PROFILE = {
+PROFILE: dict[str, Any] = {
     "photo_url": "/static/avatars/w3001.svg",
     "age": 44,
     "favourite_dish": "stamppot met rookworst",
@@ -107,12 +108,13 @@ async def status_follows_the_caretaker(
 ) -> None:
     line = page.locator("#caretaker-status-line")
     status = page.locator("#caretaker-status")
-    for presence, key in [
+    changes: list[tuple[dict[str, object], str]] = [
         ({"on_duty": True, "status": "available"}, "available"),
         ({"on_duty": True, "status": "busy", "activity": "lekkage Zwaanshals"}, "busy"),
         ({"on_duty": True, "status": "break"}, "break"),
         ({"on_duty": False}, "off_duty"),
-    ]:
+    ]
+    for presence, key in changes:
         await set_status(caretaker, **presence)
         await expect(line).to_have_attribute("data-status", key, timeout=WAIT_MS)
         await expect(status).to_have_text(words[key])

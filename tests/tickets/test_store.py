@@ -10,6 +10,7 @@ from typing import Any
 import msgpack
 import pytest
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from hub.channels.positions import ORIGIN, parse_position
 from hub.channels.streams import Replay, Reset, read_since
@@ -19,6 +20,7 @@ from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.tickets.lifecycle import Action, Severity, Status
 from hub.tickets.model import SUMMARY_FIELDS, Move, Report
 from hub.tickets.service import TicketService
+from tests.harness import stream_entries
 from tests.tickets.conftest import (
     AGENT,
     CARETAKER,
@@ -506,12 +508,12 @@ async def test_trimmed_history_answers_reset_and_recent_history_replays(
         move = Move(Action.PLAN, planned_for=soon())
         await service.transition(CARETAKER, ticket["id"], move)
 
-    kept = await redis_client.xrange(f"{key_prefix}stream:{topic}")
+    kept = await stream_entries(redis_client, f"{key_prefix}stream:{topic}")
     assert len(kept) == 10
     assert isinstance(
         await read_since(redis_client, key_prefix, topic, parse_position(first)), Reset
     )
-    ids = [entry_id.decode() for entry_id, _ in kept]
+    ids = [entry_id for entry_id, _ in kept]
     replay = await read_since(redis_client, key_prefix, topic, parse_position(ids[4]))
     assert isinstance(replay, Replay)
     assert [e.id for e in replay.events] == ids[5:]
@@ -534,12 +536,15 @@ async def test_history_older_than_the_age_limit_is_trimmed_and_answers_reset(
     now_ms = (await redis_client.time())[0] * 1000
     old = {days: f"{now_ms - days * day_ms}-0" for days in (40, 20, 14, 7)}
     for entry_id in old.values():
-        fields = {"k": "created", "d": msgpack.packb({"seeded": True})}
+        fields: dict[FieldT, EncodableT] = {
+            "k": "created",
+            "d": msgpack.packb({"seeded": True}),
+        }
         await redis_client.xadd(stream, fields, id=entry_id)
 
     ticket, _ = await service.create(TENANT, LEAK)
 
-    kept = [entry_id.decode() for entry_id, _ in await redis_client.xrange(stream)]
+    kept = [entry_id for entry_id, _ in await stream_entries(redis_client, stream)]
     assert kept[:2] == [old[14], old[7]] and len(kept) == 3
     assert (await redis_client.get(f"{key_prefix}trimmed:dashboard")) == old[
         20

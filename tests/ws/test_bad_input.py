@@ -177,14 +177,14 @@ async def test_flood_is_rate_limited_then_closed_4429(hub: Hub) -> None:
 async def test_page_of_a_foreign_origin_is_closed_4403_unheard(hub: Hub) -> None:
     # A browser shows a page no HTTP status, so the refusal is a close code
     # that tells the page not to retry; and nothing it sends is acted on.
-    client = await hub.connect(origin="https://evil.example")  # type: ignore[arg-type]
+    client = await hub.connect(origin="https://evil.example")
     with contextlib.suppress(websockets.ConnectionClosed):
         await client.connection.send(orjson.dumps({"type": "auth", "token": "x"}))
     assert await client.closed_with() == CloseCode.FORBIDDEN
     assert client.connection.close_reason == "origin not allowed"
     assert hub.app.state.hub.sessions == set()
     # The hub's own pages, and clients that send no Origin, still get in.
-    tenant = await hub.connect(origin=hub.url)  # type: ignore[arg-type]
+    tenant = await hub.connect(origin=hub.url)
     await tenant.send({"type": "auth", "token": await hub.token("100001")})
     assert (await tenant.receive())["type"] == "welcome"
 

@@ -52,7 +52,7 @@ async def test_many_location_frames_a_second_reach_subscribers_coalesced(
             await caretaker.send({"type": "location", "lat": lat, "lon": 4.48})
         sending_took = time.monotonic() - started
 
-        received = []
+        received: list[float] = []
         while not received or received[-1] != sent[-1]:
             event = await agent.expect(is_location)
             received.append(event["data"]["lat"])

@@ -156,7 +156,8 @@ async def test_redis_restart_under_a_live_subscription_keeps_the_tenant_receivin
                     "activity": "na herstart",
                 }
             )
-            return reply["type"] == "ok"
+            kind: str = reply["type"]
+            return kind == "ok"
 
         await eventually(busy_arrives, timeout=TIMEOUT * 2)
         event = await tenant.expect(

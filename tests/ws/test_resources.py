@@ -7,7 +7,9 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import msgpack
 import psutil
 import pytest
@@ -83,7 +85,7 @@ async def test_a_thousand_refused_handshakes_leave_redis_clients_and_files_flat(
     async def refused_batch(count: int) -> None:
         for n in range(count):
             if n % 3 == 0:
-                foreign = await hub.connect(origin="https://evil.example")  # type: ignore[arg-type]
+                foreign = await hub.connect(origin="https://evil.example")
                 assert await foreign.closed_with() == CloseCode.FORBIDDEN
             else:
                 client = await hub.connect()
@@ -171,8 +173,6 @@ async def proxy(redis_server: RedisServer) -> AsyncIterator[FreezableProxy]:
 async def test_deaf_listener_reports_not_ready_and_recovers(
     redis_server: RedisServer, key_prefix: str, proxy: FreezableProxy
 ) -> None:
-    import httpx
-
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(f"redis://127.0.0.1:{proxy.port}/0", key_prefix)
     async with (
@@ -194,9 +194,12 @@ async def test_deaf_listener_reports_not_ready_and_recovers(
         assert ready["status"] == "ready"
 
 
-async def _status(http: object, expected: int) -> dict[str, object] | None:
-    response = await http.get("/readyz")  # type: ignore[attr-defined]
-    return response.json() if response.status_code == expected else None  # type: ignore[no-any-return]
+async def _status(http: httpx.AsyncClient, expected: int) -> dict[str, Any] | None:
+    response = await http.get("/readyz")
+    if response.status_code != expected:
+        return None
+    body: dict[str, Any] = response.json()
+    return body
 
 
 async def test_deaf_pubsub_connection_alone_reports_not_ready_and_recovers(
@@ -296,7 +299,7 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
         await tenant.send(
             {"type": "subscribe", "channel": "tickets:mine", "since": "0-0"}
         )
-        events = []
+        events: list[str] = []
         while len(events) < missed:
             frame = await tenant.receive()
             if frame["type"] == "event":
