@@ -18,9 +18,11 @@ Building and recognising frames is pure; only `open_client` does I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from websockets.typing import Subprotocol
 
 CARETAKER_PREFIX = "care"
 """Publisher `p` is caretaker ``care<p>``: the index is read back from the id."""
@@ -76,7 +78,7 @@ class Dialect:
 
     name = ""
     path = "/ws"
-    subprotocols: tuple[str, ...] = ()
+    subprotocols: tuple[Subprotocol, ...] = ()
 
     def __init__(self) -> None:
         self._next_ack = 0
@@ -114,7 +116,7 @@ class Dialect:
 
 class HomiDialect(Dialect):
     name = "homi"
-    subprotocols = ("homi.v1.json",)
+    subprotocols: tuple[Subprotocol, ...] = (Subprotocol("homi.v1.json"),)
 
     def open_steps(self, user: str, token: str, *, caretaker: bool) -> list[Any]:
         steps: list[Any] = [
@@ -231,7 +233,7 @@ class EngineIODialect(Dialect):
         return PONG if raw == EIO_PING else None
 
 
-def _has_type(kind: str) -> Any:
+def _has_type(kind: str) -> Callable[[str | bytes], bool]:
     needle = f'"type":"{kind}"'
 
     def check(raw: str | bytes) -> bool:
