@@ -270,6 +270,16 @@ def create_app(settings: Settings | None = None) -> HubApp:
             embedded = await asyncio.to_thread(start_embedded_redis, settings.data_dir)
             url = embedded.url
             logger.info("embedded Redis at %s (data in %s)", url, settings.data_dir)
+            if not embedded.owned:
+                # Known limit: the embedded Redis lives and dies with the hub
+                # process that started it, so this one loses its Redis when
+                # that one stops, and does not start another.
+                logger.warning(
+                    "sharing the embedded Redis of hub process %s: it stops when "
+                    "that process stops; for several hub processes run a Redis "
+                    "of your own and set REDIS_URL",
+                    embedded.pid,
+                )
         client = redis_client(url)
         listener_client = redis_client(url, retries=0)
         hub = await build_context(settings, client, listener_client)

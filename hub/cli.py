@@ -20,6 +20,7 @@ import orjson
 import redis
 import redis.asyncio
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from hub.config import Settings
 from hub.logs import configure_logging
@@ -35,6 +36,14 @@ def _settings() -> Settings:
         name = field if field.isupper() else "HUB_" + field.upper()
         message = first["msg"].removeprefix("Value error, ")
         raise click.ClickException(f"{name}: {message}") from None
+    except SettingsError as exc:
+        # A setting that must be JSON (the deadline tables) and is not: the
+        # message names the field, e.g. 'error parsing value for field
+        # "accept_deadline_hours" from source "EnvSettingsSource"'.
+        field = str(exc).split('"')[1] if '"' in str(exc) else "a HUB_ setting"
+        raise click.ClickException(
+            f"HUB_{field.upper()}: not valid JSON (see docs/configuration.md)"
+        ) from None
 
 
 def listening_socket(host: str, port: int, send_buffer: int) -> socket.socket:

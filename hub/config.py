@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from redis.connection import parse_url
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 def default_data_dir() -> Path:
@@ -91,8 +93,16 @@ class Settings(BaseSettings):
     tile_attribution: str = ""
     """Attribution text the tile provider requires, shown on the maps."""
 
-    log_level: str = "INFO"
-    log_format: str = "console"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: object) -> object:
+        # `info` and `JSON` are what people type; the names are not case-bound.
+        if not isinstance(value, str):
+            return value
+        return value.upper() if value.upper() in LOG_LEVELS else value.lower()
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -138,6 +138,25 @@ def test_bad_setting_names_the_variable() -> None:
 
 
 @pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("HUB_LOG_LEVEL", "LOUD", "'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'"),
+        ("HUB_LOG_FORMAT", "xml", "'console' or 'json'"),
+        ("HUB_ACCEPT_DEADLINE_HOURS", "{bad", "not valid JSON"),
+        ("HUB_RESOLVE_DEADLINE_HOURS", "[1, 2", "not valid JSON"),
+    ],
+)
+def test_log_and_json_settings_are_checked_in_one_line(
+    variable: str, value: str, expected: str
+) -> None:
+    line = one_line_error(
+        homi("serve", "--port", str(free_port()), **{variable: value})
+    )
+    assert line.startswith(f"Error: {variable}:")
+    assert expected in line
+
+
+@pytest.mark.parametrize(
     ("content", "expected"),
     [
         ("{not json", "not valid JSON"),

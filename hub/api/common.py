@@ -86,7 +86,9 @@ async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise BadRequest("body is not valid JSON") from None
+        raise BadRequest(
+            "body is not valid JSON (or nested over 1,024 levels deep)"
+        ) from None
 
 
 async def read_model(
