@@ -28,6 +28,8 @@ from loadtests.runner import Runner, Scenario
 from loadtests.servers import HUB_ENV_FOR_FANOUT, ROOT, SERVERS
 
 RESULTS = ROOT / "loadtests" / "results"
+PUBLISHED = ROOT / "docs" / "benchmarks"
+"""Where `--publish` copies a run's report: committed, so docs can cite it."""
 ALL_SERVERS = ",".join(SERVERS)
 
 
@@ -55,6 +57,7 @@ def execute(
     out: Path | None,
     pin: bool,
     measure: Callable[[Runner], list[dict[str, Any]]] | None = None,
+    publish: Path | None = None,
 ) -> Path:
     """Run the scenarios (or `measure`, given the runner) and write the report."""
     raise_open_files_limit()
@@ -76,9 +79,27 @@ def execute(
     report["results"] = measure(runner) if measure else runner.run(scenarios)
     report["seconds"] = round(time.monotonic() - started, 1)
     files = reporting.write(out_dir, report)
-    for path in files:
-        click.echo(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    if publish is not None:
+        files += reporting.publish(out_dir, publish)
+    echo_paths(files)
     return out_dir
+
+
+def echo_paths(paths: list[Path]) -> None:
+    for path in paths:
+        click.echo(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+
+
+publish_option = click.option(
+    "--publish",
+    "publish",
+    type=click.Path(file_okay=False, path_type=Path),
+    is_flag=False,
+    flag_value=PUBLISHED,
+    default=None,
+    help="Also copy report.md, report.json and the plots to DIR/<run>/ "
+    "(alone: docs/benchmarks/<run>/, committed, for the docs to cite).",
+)
 
 
 def parse_list(value: str) -> list[str]:
@@ -108,9 +129,12 @@ def main() -> None:
     show_default=True,
     help="Server on core 0, generator and Redis on the others.",
 )
-def suite(servers: str, out: Path | None, pin: bool) -> None:
+@publish_option
+def suite(servers: str, out: Path | None, pin: bool, publish: Path | None) -> None:
     """The default suite: fan-out at 1,000 and 5,000 subscribers, idle 10,000."""
-    execute(default_suite(check_servers(parse_list(servers))), out, pin)
+    execute(
+        default_suite(check_servers(parse_list(servers))), out, pin, publish=publish
+    )
 
 
 @main.command()
@@ -144,8 +168,15 @@ def suite(servers: str, out: Path | None, pin: bool) -> None:
 @click.option(
     "--name", default="", help="Scenario name (default: profile-subscribers)."
 )
+@click.option(
+    "--half-saturation/--no-half-saturation",
+    default=True,
+    show_default=True,
+    help="After the steps, measure (or pick) the step at half the saturation rate.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
+@publish_option
 def run(
     profile: str,
     subscribers: int,
@@ -158,8 +189,10 @@ def run(
     deflate: bool,
     probe_rounds: int,
     name: str,
+    half_saturation: bool,
     out: Path | None,
     pin: bool,
+    publish: Path | None,
 ) -> None:
     """One scenario on the chosen servers."""
     scenario = Scenario(
@@ -174,16 +207,20 @@ def run(
         workers=workers,
         probe_rounds=probe_rounds,
         deflate=deflate,
+        half_saturation=half_saturation,
     )
-    execute([scenario], out, pin)
+    execute([scenario], out, pin, publish=publish)
 
 
 @main.command("report")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def report_command(folder: Path) -> None:
+@publish_option
+def report_command(folder: Path, publish: Path | None) -> None:
     """Write report.md and the plots again from FOLDER/report.json."""
-    for path in reporting.write(folder, reporting.load(folder)):
-        click.echo(str(path))
+    files = reporting.write(folder, reporting.load(folder))
+    if publish is not None:
+        files += reporting.publish(folder, publish)
+    echo_paths(files)
 
 
 @main.command()
@@ -234,6 +271,7 @@ def profile(subscribers: int, rate: float, duration: float, out: Path | None) ->
 )
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
+@publish_option
 def tickets(
     tenants: int,
     transitions: int,
@@ -243,6 +281,7 @@ def tickets(
     send_queue_frames: int,
     out: Path | None,
     pin: bool,
+    publish: Path | None,
 ) -> None:
     """Ticket transitions over REST, their events on the websocket, and resume."""
     from loadtests.tickets import TicketScenario, measure_tickets
@@ -260,7 +299,7 @@ def tickets(
     def measure(runner: Runner) -> list[dict[str, Any]]:
         return [measure_tickets(runner.out_dir, scenario, pin)]
 
-    execute([], out, pin, measure)
+    execute([], out, pin, measure, publish=publish)
 
 
 if __name__ == "__main__":
