@@ -43,7 +43,7 @@ from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
 from hub.auth.tokens import TokenSigner
 from hub.channels.broker import Broker
-from hub.channels.codec import choose_codec
+from hub.channels.codec import Codec, choose_codec
 from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
@@ -54,6 +54,7 @@ from hub.presence.store import PresenceStore, Sweeper
 from hub.redis_server import EmbeddedRedis, start_embedded_redis
 from hub.tickets.conversation import Conversation
 from hub.tickets.service import TicketService
+from hub.ws.server_protocol import SEND_FRAMES
 from hub.ws.session import Session
 
 logger = logging.getLogger("hub")
@@ -88,23 +89,29 @@ def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
-async def websocket_endpoint(
-    hub: HubContext, websocket: WebSocket, receive: Receive, send: Send
-) -> None:
+async def websocket_handshake(
+    hub: HubContext, scope: Scope, receive: Receive, send: Send
+) -> Codec | None:
+    """Accept the websocket, or refuse it; the codec it will speak if accepted.
+
+    The Starlette `WebSocket` lives only for the handshake: a session keeps
+    the raw ASGI callables and nothing that holds the request's headers.
+    """
+    websocket = WebSocket(scope, receive, send)
     if not hub.accepting:
         await websocket.close(code=int(CloseCode.SERVICE_RESTART))
-        return
+        return None
     if not origin_allowed(hub.settings, websocket):
         logger.info("websocket refused: origin not allowed")
         await websocket.close(code=int(CloseCode.FORBIDDEN))
-        return
+        return None
     offered = list(websocket.scope.get("subprotocols", []))
     codec = choose_codec(offered)
     if codec is None:
         await websocket.close(code=int(CloseCode.PROTOCOL_ERROR))
-        return
+        return None
     await websocket.accept(subprotocol=codec.subprotocol if offered else None)
-    await Session(hub, websocket, codec, receive, send).run()
+    return codec
 
 
 class HubApp:
@@ -118,8 +125,10 @@ class HubApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             hub: HubContext = self.state.hub
-            websocket = WebSocket(scope, receive, send)
-            await websocket_endpoint(hub, websocket, receive, send)
+            codec = await websocket_handshake(hub, scope, receive, send)
+            if codec is not None:
+                at_once = SEND_FRAMES in (scope.get("extensions") or {})
+                await Session(hub, codec, receive, send, frames_at_once=at_once).run()
         else:
             await self.starlette(scope, receive, send)
 

@@ -30,7 +30,8 @@ from loadtests.servers import HUB_ENV_FOR_FANOUT, ROOT, SERVERS
 RESULTS = ROOT / "loadtests" / "results"
 PUBLISHED = ROOT / "docs" / "benchmarks"
 """Where `--publish` copies a run's report: committed, so docs can cite it."""
-ALL_SERVERS = ",".join(SERVERS)
+ALL_SERVERS = ",".join(name for name in SERVERS if not name.startswith("hub-"))
+"""The default: the hub and its peers, not the hub's variants."""
 
 
 def raise_open_files_limit() -> None:
@@ -110,7 +111,7 @@ def check_servers(names: list[str]) -> list[str]:
     unknown = [n for n in names if n not in SERVERS]
     if unknown:
         raise click.BadParameter(
-            f"unknown: {', '.join(unknown)} (known: {ALL_SERVERS})"
+            f"unknown: {', '.join(unknown)} (known: {', '.join(SERVERS)})"
         )
     return names
 

@@ -336,7 +336,7 @@ class Runner:
     def _server_env(self, spec: ServerSpec, scenario: Scenario) -> dict[str, str]:
         assert self.redis is not None
         env = {"BENCH_REDIS_URL": self.redis.url, **spec.env(self.redis.url)}
-        if spec.name == "hub":
+        if spec.is_hub:
             env.update(hub_env(self.redis.url, HUB_SECRET, self.hub_prefix))
             # One caretaker per publisher, as many tenants as subscribers: the
             # district snapshot costs a Redis round trip per caretaker.
@@ -358,7 +358,7 @@ class Runner:
             "channel": CHANNEL,
             "publishers": scenario.publishers,
             "deflate": scenario.deflate,
-            "secret": HUB_SECRET if spec.name == "hub" else "",
+            "secret": HUB_SECRET if spec.is_hub else "",
         }
         count = scenario.workers or self.cores.generator_count
         count = max(1, min(count, scenario.subscribers // 100 or 1))

@@ -41,6 +41,11 @@ class ServerSpec:
     env: Callable[[str], dict[str, str]] = field(default=lambda url: {})
     ready_path: str = "/healthz"
 
+    @property
+    def is_hub(self) -> bool:
+        """The hub itself, on whichever websocket implementation."""
+        return self.dialect == "homi"
+
     def available(self) -> str | None:
         """None when this server can run here, else why not."""
         if self.name == "node":
@@ -50,6 +55,8 @@ class ServerSpec:
                 return f"run `npm ci` in {NODE_PEER.relative_to(ROOT)}"
             return None
         module = {"socketio": "socketio", "channels": "channels_redis"}.get(self.name)
+        if self.name == "hub-wsproto":
+            module = "wsproto"
         if module is not None:
             import importlib.util
 
@@ -116,6 +123,28 @@ SERVERS: dict[str, ServerSpec] = {
         ],
         ready_path="/readyz",
     ),
+    # The hub on uvicorn's other websocket implementations, for side-by-side
+    # memory figures (`loadtests.peers.hub_ws`); not in the default suite.
+    **{
+        f"hub-{short}": ServerSpec(
+            name=f"hub-{short}",
+            dialect="homi",
+            label=f"Homi hub on uvicorn's {implementation}",
+            argv=lambda port, implementation=implementation: [
+                sys.executable,
+                "-m",
+                "loadtests.peers.hub_ws",
+                implementation,
+                str(port),
+            ],
+            ready_path="/readyz",
+        )
+        for short, implementation in (
+            ("sansio", "websockets-sansio"),
+            ("wsproto", "wsproto"),
+            ("websockets", "websockets"),
+        )
+    },
     "baseline": ServerSpec(
         name="baseline",
         dialect="plain",

@@ -208,13 +208,16 @@ class Hub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    settings: Settings, ws_max_size: int | None = None
+    settings: Settings, ws_max_size: int | None = None, ws: str | None = None
 ) -> AsyncIterator[Hub]:
-    """The hub app under uvicorn in this event loop, on a free port."""
+    """The hub app under uvicorn in this event loop, on a free port; `ws`
+    names another of uvicorn's websocket implementations than the hub's."""
     app = create_app(settings)
+    overrides = {"ws": ws} if ws is not None else {}
     config = uvicorn_config(
         app,
         settings,
+        **overrides,
         ws_max_size=ws_max_size or settings.max_frame_bytes,
         log_level="warning",
         timeout_graceful_shutdown=TIMEOUT,

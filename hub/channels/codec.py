@@ -53,6 +53,14 @@ def encode(codec: Codec, frame: dict[str, Any]) -> str | bytes:
     return packed
 
 
+def encode_payload(codec: Codec, frame: dict[str, Any]) -> bytes:
+    """One frame as the payload bytes of its websocket frame (UTF-8 for JSON)."""
+    if codec is Codec.JSON:
+        return orjson.dumps(frame)
+    packed: bytes = msgpack.packb(frame, use_bin_type=True)
+    return packed
+
+
 def decode(codec: Codec, raw: str | bytes) -> dict[str, Any]:
     """Parse one client frame into a dict, or raise BadRequest saying why."""
     try:

@@ -28,12 +28,12 @@ import redis.exceptions
 from starlette.types import Message
 from starlette.types import Receive as ASGIReceive
 from starlette.types import Send as ASGISend
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 
 from hub.api.messages import conversation_of
 from hub.auth.tokens import TokenClaims
 from hub.channels.broker import REDIS_CONNECTION_ERRORS
-from hub.channels.codec import Codec, PreparedFrame, decode, encode
+from hub.channels.codec import Codec, PreparedFrame, decode, encode, encode_payload
 from hub.channels.positions import ORIGIN, Position, format_position, parse_position
 from hub.channels.streams import Replay, latest_position, read_since
 from hub.context import HubContext
@@ -68,6 +68,7 @@ from hub.ws.protocol import (
     ref_of,
 )
 from hub.ws.ratelimit import TokenBucket
+from hub.ws.server_protocol import SEND_FRAMES
 
 logger = logging.getLogger("hub.ws")
 
@@ -77,6 +78,9 @@ FLOOD_STRIKES = 20
 """Rate-limited frames in a row after which the connection is closed (4429)."""
 FLOOD_DRAIN_TIMEOUT = 1.0
 RESYNC_ATTEMPTS = 5
+REPLAY_BATCH_FRAMES = 64
+"""Replayed events written together (one write of about 20-40 KiB for ticket
+events): few enough that a batch never holds the client up for long."""
 
 
 class Subscription:
@@ -161,9 +165,11 @@ class Session:
         "_bucket",
         "_claims",
         "_close_code",
+        "_close_sent",
         "_closed",
         "_coalescer",
         "_expiry",
+        "_frames_at_once",
         "_holds_presence",
         "_last_presence",
         "_location_flush",
@@ -179,30 +185,34 @@ class Session:
         "id",
         "queue_limit",
         "user",
-        "websocket",
     )
 
     def __init__(
         self,
         hub: HubContext,
-        websocket: WebSocket,
         codec: Codec,
         receive: ASGIReceive,
         send: ASGISend,
+        *,
+        frames_at_once: bool = False,
     ) -> None:
+        """A session on an accepted websocket (see `hub.app`); `frames_at_once`
+        when the server takes several frames in one message (`SEND_FRAMES`)."""
         self.hub = hub
-        self.websocket = websocket
         self.codec = codec
-        # The raw ASGI callables: Starlette's WebSocket.send and .receive add
-        # a state check and a coroutine frame per call, on the fan-out path
-        # and in every idle connection's pending read.
+        # The raw ASGI callables, and no Starlette WebSocket kept: its send and
+        # receive add a state check and a coroutine frame per call, on the
+        # fan-out path and in every idle connection's pending read, and it
+        # holds the handshake's headers for the connection's life.
         self._asgi_receive = receive
         self._asgi_send = send
+        self._frames_at_once = frames_at_once
         self.id = uuid.uuid4().hex
         settings = hub.settings
         self.queue_limit = settings.send_queue_frames
         # Both exist only while the client is behind (see `_enqueue`).
-        self._outbox: collections.deque[str | bytes] | None = None
+        # Items are frames, or lists of payloads sent in one write.
+        self._outbox: collections.deque[str | bytes | list[bytes]] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._unwritable = False
         self.user: User | None = None
@@ -218,6 +228,7 @@ class Session:
         self._last_presence: PresenceFrame | None = None
         self._closed: asyncio.Future[None] | None = None  # only while authenticating
         self._close_code: int | None = None
+        self._close_sent = False
         self._typing: TypingGate | None = None
 
     # -- sending -------------------------------------------------------------
@@ -246,9 +257,37 @@ class Session:
             return
         outbox.append(data)
 
-    def _write_now(self, data: str | bytes) -> None:
+    def _enqueue_payloads(self, payloads: list[bytes]) -> None:
+        """Send frames given as payload bytes, in one write when the server can."""
+        if not self._frames_at_once:
+            for payload in payloads:
+                self._enqueue(payload.decode() if self.codec is Codec.JSON else payload)
+            return
+        if self._close_code is not None or self._unwritable:
+            return
+        outbox = self._outbox
+        if outbox is None:
+            self._write_now(payloads)
+            return
+        if len(outbox) + len(payloads) > self.queue_limit:
+            self.hub.metrics.slow_disconnects.inc()
+            logger.info("closing slow connection %s: send queue full", self.id)
+            self.abort(CloseCode.TOO_SLOW, "send queue full")
+            return
+        outbox.append(payloads)
+
+    def _message(self, data: str | bytes | list[bytes]) -> Message:
+        if isinstance(data, list):
+            return {
+                "type": SEND_FRAMES,
+                "frames": data,
+                "text": self.codec is Codec.JSON,
+            }
+        return _send_message(data)
+
+    def _write_now(self, data: str | bytes | list[bytes]) -> None:
         try:
-            rest = eager.start(self._asgi_send(_send_message(data)))
+            rest = eager.start(self._asgi_send(self._message(data)))
         except Exception as exc:
             self._write_failed(exc)
             return
@@ -268,7 +307,7 @@ class Session:
         try:
             await first
             while outbox:
-                await self._asgi_send(_send_message(outbox.popleft()))
+                await self._asgi_send(self._message(outbox.popleft()))
         except Exception as exc:
             self._write_failed(exc)
         finally:
@@ -323,9 +362,17 @@ class Session:
         self._close_code = self._close_code or code
         self.hub.metrics.closes.labels(str(int(code))).inc()
         self._cancel_writer()
-        if self.websocket.application_state is WebSocketState.CONNECTED:
+        if not self._close_sent:
+            self._close_sent = True
+            # A client already gone makes the server refuse: nothing to tell.
             with contextlib.suppress(Exception):
-                await self.websocket.close(code=int(code), reason=reason[:120])
+                await self._asgi_send(
+                    {
+                        "type": "websocket.close",
+                        "code": int(code),
+                        "reason": reason[:120],
+                    }
+                )
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
 
@@ -605,20 +652,28 @@ class Session:
     async def _send_catch_up(self, subscription: Subscription, result: Any) -> None:
         channel = subscription.route.channel
         if isinstance(result, Replay):
-            for event in result.events:
-                # A replay can hold thousands of events: keep pace with the
-                # client rather than pour them all into the bounded outbox
-                # (which would close a client that is merely catching up).
-                await self._wait_for_writer()
-                self.send(
+            codec = self.codec
+            payloads = [
+                encode_payload(
+                    codec,
                     {
                         "type": "event",
                         "channel": channel,
                         "id": event.id,
                         "kind": event.kind,
                         "data": event.data,
-                    }
+                    },
                 )
+                for event in result.events
+            ]
+            self.hub.metrics.frames_out.inc(len(payloads))
+            batch = max(1, min(REPLAY_BATCH_FRAMES, self.queue_limit))
+            for start in range(0, len(payloads), batch):
+                # A replay can hold thousands of events: keep pace with the
+                # client rather than pour them all into the bounded outbox
+                # (which would close a client that is merely catching up).
+                await self._wait_for_writer()
+                self._enqueue_payloads(payloads[start : start + batch])
         else:
             self.send(
                 {"type": "reset", "channel": channel, "position": result.position}

@@ -180,8 +180,16 @@ async def _status(http: object, expected: int) -> dict[str, object] | None:
     return response.json() if response.status_code == expected else None  # type: ignore[no-any-return]
 
 
+@pytest.mark.parametrize(
+    "ws",
+    [
+        pytest.param(None, id="frames-in-one-write"),
+        # uvicorn's own protocol has no SEND_FRAMES: one frame per send.
+        pytest.param("websockets-sansio", id="frame-by-frame"),
+    ],
+)
 async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
-    redis_server: RedisServer, key_prefix: str
+    redis_server: RedisServer, key_prefix: str, ws: str | None
 ) -> None:
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(redis_server.url, key_prefix, send_queue_frames=8)
@@ -194,7 +202,7 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
             await client.xadd(stream, {"k": "ticket", "d": blob})
     finally:
         await client.aclose()
-    async with running_hub(settings) as hub:
+    async with running_hub(settings, ws=ws) as hub:
         # A small receive window and a client that takes one frame at a time:
         # the replay (about 600 KB) must wait for it, not overflow the queue.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -210,5 +218,6 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
             if frame["type"] == "event":
                 events.append(frame["id"])
         assert events == sorted(events, key=lambda i: tuple(map(int, i.split("-"))))
+        assert len(set(events)) == missed
         pong = await tenant.request({"type": "ping"})
         assert pong["type"] == "pong"
