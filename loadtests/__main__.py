@@ -270,6 +270,12 @@ def profile(subscribers: int, rate: float, duration: float, out: Path | None) ->
     type=click.IntRange(0),
     help="HUB_SEND_QUEUE_FRAMES for the hub; 0 keeps the hub's default.",
 )
+@click.option(
+    "--servers",
+    default="hub",
+    show_default=True,
+    help="The hub, or its variants on other websocket implementations (hub-*).",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
 @publish_option
@@ -280,6 +286,7 @@ def tickets(
     resume_events: int,
     resume_rounds: int,
     send_queue_frames: int,
+    servers: str,
     out: Path | None,
     pin: bool,
     publish: Path | None,
@@ -297,8 +304,12 @@ def tickets(
         send_queue_frames=send_queue_frames,
     )
 
+    names = check_servers(parse_list(servers))
+    if any(not SERVERS[name].is_hub for name in names):
+        raise click.BadParameter("only the hub and its hub-* variants have tickets")
+
     def measure(runner: Runner) -> list[dict[str, Any]]:
-        return [measure_tickets(runner.out_dir, scenario, pin)]
+        return [measure_tickets(runner.out_dir, scenario, pin, name) for name in names]
 
     execute([], out, pin, measure, publish=publish)
 

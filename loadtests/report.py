@@ -199,7 +199,10 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         first = results[0]
         lines += [f"## {scenario}", ""]
         if first["profile"] == "tickets":
-            lines += ticket_lines(first)
+            for result in results:
+                if len(results) > 1:
+                    lines += [f"### {result['label']}", ""]
+                lines += ticket_lines(result)
             continue
         settings = first["settings"]
         lines += [
@@ -401,6 +404,7 @@ def ticket_lines(result: dict[str, Any]) -> list[str]:
         f"max {_num(resume['all_events']['max_ms'])} ms; "
         f"{_under(resume['rounds'], RESUME_TARGET_MS)} of {len(resume['rounds'])} "
         f"rounds exact and under {RESUME_TARGET_MS:g} ms; "
+        f"server CPU per round: p50 {_num(_median(resume['rounds']))} ms; "
         f"subscribe → `subscribed`: p50 {_num(resume['subscribed']['p50_ms'])} ms.",
         "",
         "| round | missed | received | missing | dup | foreign | in order | closed "
@@ -420,6 +424,13 @@ def ticket_lines(result: dict[str, Any]) -> list[str]:
 
 
 RESUME_TARGET_MS = 100.0
+
+
+def _median(rounds: list[dict[str, Any]]) -> float | None:
+    values = sorted(
+        one["server_cpu_ms"] for one in rounds if one["server_cpu_ms"] is not None
+    )
+    return values[len(values) // 2] if values else None
 
 
 def _under(rounds: list[dict[str, Any]], limit_ms: float) -> int:
