@@ -30,6 +30,8 @@ from loadtests.servers import HUB_ENV_FOR_FANOUT, ROOT, SERVERS
 RESULTS = ROOT / "loadtests" / "results"
 PUBLISHED = ROOT / "docs" / "benchmarks"
 """Where `--publish` copies a run's report: committed, so docs can cite it."""
+DISTRICT_STATUS_EVERY = 10
+DISTRICT_TICKET_RATE = 10.0
 ALL_SERVERS = ",".join(name for name in SERVERS if not name.startswith("hub-"))
 """The default: the hub and its peers, not the hub's variants."""
 
@@ -48,6 +50,15 @@ def default_suite(servers: list[str]) -> list[Scenario]:
         Scenario("fanout-1000", "fanout", 1000, servers, rates=[5, 10, 20, 40]),
         Scenario(
             "fanout-5000", "fanout", 5000, python_light, rates=[2, 4], probe_rounds=100
+        ),
+        Scenario(
+            "district-1000",
+            "district",
+            1000,
+            [s for s in servers if s in ("hub", "baseline")],
+            rates=[10, 20],
+            status_every=DISTRICT_STATUS_EVERY,
+            ticket_rate=DISTRICT_TICKET_RATE,
         ),
         Scenario("idle-10000", "idle", 10_000, servers, probe_rounds=200),
     ]
@@ -132,7 +143,8 @@ def main() -> None:
 )
 @publish_option
 def suite(servers: str, out: Path | None, pin: bool, publish: Path | None) -> None:
-    """The default suite: fan-out at 1,000 and 5,000 subscribers, idle 10,000."""
+    """The default suite: fan-out at 1,000 and 5,000 subscribers, the district
+    at 1,000, idle 10,000."""
     execute(
         default_suite(check_servers(parse_list(servers))), out, pin, publish=publish
     )
@@ -141,9 +153,25 @@ def suite(servers: str, out: Path | None, pin: bool, publish: Path | None) -> No
 @main.command()
 @click.option(
     "--profile",
-    type=click.Choice(["fanout", "idle"]),
+    type=click.Choice(["fanout", "district", "idle"]),
     default="fanout",
     show_default=True,
+    help="district: fan-out plus caretaker status changes and, on the hub, a "
+    "stream of reports and transitions over REST.",
+)
+@click.option(
+    "--status-every",
+    type=click.IntRange(0),
+    default=None,
+    help="A status change after every N locations per caretaker "
+    f"[default: {DISTRICT_STATUS_EVERY} for district, else 0].",
+)
+@click.option(
+    "--ticket-rate",
+    type=click.FloatRange(0),
+    default=None,
+    help="Reports and transitions per second during each step, hub only "
+    f"[default: {DISTRICT_TICKET_RATE:g} for district, else 0].",
 )
 @click.option("--subscribers", default=1000, show_default=True, type=click.IntRange(1))
 @click.option(
@@ -180,6 +208,8 @@ def suite(servers: str, out: Path | None, pin: bool, publish: Path | None) -> No
 @publish_option
 def run(
     profile: str,
+    status_every: int | None,
+    ticket_rate: float | None,
     subscribers: int,
     rates: str,
     duration: float,
@@ -196,12 +226,13 @@ def run(
     publish: Path | None,
 ) -> None:
     """One scenario on the chosen servers."""
+    district = profile == "district"
     scenario = Scenario(
         name=name or f"{profile}-{subscribers}{'-deflate' if deflate else ''}",
         profile=profile,
         subscribers=subscribers,
         servers=check_servers(parse_list(servers)),
-        rates=[float(r) for r in parse_list(rates)] if profile == "fanout" else [],
+        rates=[float(r) for r in parse_list(rates)] if profile != "idle" else [],
         duration=duration,
         drain=drain,
         publishers=publishers,
@@ -209,6 +240,12 @@ def run(
         probe_rounds=probe_rounds,
         deflate=deflate,
         half_saturation=half_saturation,
+        status_every=status_every
+        if status_every is not None
+        else (DISTRICT_STATUS_EVERY if district else 0),
+        ticket_rate=ticket_rate
+        if ticket_rate is not None
+        else (DISTRICT_TICKET_RATE if district else 0.0),
     )
     execute([scenario], out, pin, publish=publish)
 

@@ -318,6 +318,38 @@ def step_table(result: dict[str, Any]) -> list[str]:
             f"| {bottleneck} |"
         )
     lines.append("")
+    return lines + district_lines(result)
+
+
+def district_lines(result: dict[str, Any]) -> list[str]:
+    """What the district profile played beside the locations, per step."""
+    steps = [
+        s
+        for s in result["steps"]
+        if "skipped" not in s and (s.get("statuses_sent") or s.get("tickets"))
+    ]
+    if not steps:
+        return []
+    lines = [
+        "Beside the locations: caretaker status changes (sent, and received over "
+        "all subscribers, where every subscriber should get each one) and, on "
+        "the hub, reports and transitions over REST:",
+        "",
+        "| msgs/s | statuses sent | received | expected | REST steps | refused "
+        "| REST p50 ms | REST p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for step in steps:
+        tickets = step.get("tickets") or {}
+        rest = tickets.get("rest") or {}
+        expected = step["statuses_sent"] * result["connect"]["connected"]
+        lines.append(
+            f"| {step['rate']:g} | {step['statuses_sent']:,} "
+            f"| {step['status_frames_received']:,} | {expected:,} "
+            f"| {_num(tickets.get('made'))} | {_num(tickets.get('refused'))} "
+            f"| {_num(rest.get('p50_ms'), 2)} | {_num(rest.get('p99_ms'), 2)} |"
+        )
+    lines.append("")
     return lines
 
 

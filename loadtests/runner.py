@@ -30,7 +30,7 @@ from typing import Any
 
 import psutil
 
-from loadtests.protocols import PROBE_TENANT, caretaker_id, tenant_id
+from loadtests.protocols import DISTRICT_AGENT, PROBE_TENANT, caretaker_id, tenant_id
 from loadtests.servers import (
     ROOT,
     SERVERS,
@@ -60,7 +60,7 @@ class Scenario:
     """One measurement: a profile at a number of subscribers, on some servers."""
 
     name: str
-    profile: str  # "fanout" or "idle"
+    profile: str  # "fanout", "district" (fan-out with statuses and tickets), "idle"
     subscribers: int
     servers: list[str]
     rates: list[float] = field(default_factory=list)
@@ -70,6 +70,10 @@ class Scenario:
     workers: int = 0  # 0: one per generator core
     probe_rounds: int = 200
     deflate: bool = False
+    status_every: int = 0
+    """A caretaker status change after every that many locations (0: none)."""
+    ticket_rate: float = 0.0
+    """Hub only: REST requests a second of reports and transitions per step."""
     half_saturation: bool = True
     """After the steps, measure (or pick) the step at half the saturation rate."""
 
@@ -356,7 +360,7 @@ class Runner:
             wanted = (scenario.subscribers, scenario.publishers)
             if wanted != self._directory_size:
                 path = self.out_dir / "directory.json"
-                write_directory(path, *wanted)
+                write_directory(path, *wanted, agents=[DISTRICT_AGENT])
                 load_directory(env, path)
                 path.unlink()
                 self._directory_size = wanted
@@ -372,6 +376,9 @@ class Runner:
             "publishers": scenario.publishers,
             "deflate": scenario.deflate,
             "secret": HUB_SECRET if spec.is_hub else "",
+            "status_every": scenario.status_every,
+            # The peers have no tickets: only the hub gets the REST stream.
+            "ticket_rate": scenario.ticket_rate if spec.is_hub else 0.0,
         }
         count = scenario.workers or self.cores.generator_count
         count = max(1, min(count, scenario.subscribers // 100 or 1))
@@ -445,7 +452,7 @@ class Runner:
                 "error": probe.get("error"),
                 "with_connections": connect["connected"],
             }
-            if scenario.profile == "fanout":
+            if scenario.profile in ("fanout", "district"):
                 result["steps"] = await self._steps(
                     spec, scenario, server, workers, received
                 )
@@ -656,6 +663,14 @@ def summarise_step(
             closed[code] = closed.get(code, 0) + count
 
     summary = latency.summary()
+    tickets = publisher.get("tickets")
+    if tickets is not None:
+        tickets = {
+            "made": tickets["made"],
+            "refused": tickets["refused"],
+            "per_s": tickets["made"] / busy_seconds,
+            "rest": Histogram.from_json(tickets["rest"]).summary(),
+        }
     server_bound = share["server"] >= BUSY_CPU
     # Judged by CPU alone: a publisher that sends late because the server
     # stopped reading (TCP back-pressure) is the server's doing, not ours.
@@ -679,6 +694,9 @@ def summarise_step(
         "duplicated": sum(r["duplicated"] for r in subscribers),
         "reordered": sum(r["reordered"] for r in subscribers),
         "foreign": sum(r["foreign"] for r in subscribers),
+        "statuses_sent": publisher.get("statuses_sent", 0),
+        "status_frames_received": sum(r.get("other_frames", 0) for r in subscribers),
+        "tickets": tickets,
         "closed": closed,
         "latency": summary,
         # Everything was sent within `duration`; the drain only lets it land.

@@ -87,6 +87,58 @@ def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
         assert (out / "fanout-20-p99.png").stat().st_size > 0
 
 
+def test_district_run_plays_statuses_and_tickets_beside_locations(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests",
+            "run",
+            "--profile",
+            "district",
+            "--subscribers",
+            "20",
+            "--rates",
+            "4",
+            "--status-every",
+            "2",
+            "--ticket-rate",
+            "5",
+            "--duration",
+            "2",
+            "--drain",
+            "2",
+            "--probe-rounds",
+            "3",
+            "--servers",
+            "hub",
+            "--no-half-saturation",
+            "--no-pin",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 18,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    [result] = json.loads((out / "report.json").read_text())["results"]
+    assert "failed" not in result, result.get("failed")
+    [step] = result["steps"]
+    assert step["statuses_sent"] > 0
+    assert step["status_frames_received"] > 0
+    assert step["tickets"]["made"] > 0
+    assert step["tickets"]["refused"] == 0
+    assert "half_saturation" not in result
+    assert "Beside the locations" in (out / "report.md").read_text()
+
+
 def test_tickets_run_writes_report_with_audit_and_resume(tmp_path: Path) -> None:
     out = tmp_path / "results"
     done = subprocess.run(
