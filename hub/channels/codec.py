@@ -92,12 +92,21 @@ def is_finite_number(value: object) -> bool:
 class PreparedFrame:
     """A server frame shared by many connections, encoded lazily once per codec."""
 
-    __slots__ = ("_json", "_msgpack", "frame")
+    __slots__ = ("_json", "_json_bytes", "_msgpack", "frame")
 
     def __init__(self, frame: dict[str, Any]) -> None:
         self.frame = frame
         self._json: str | None = None
+        self._json_bytes: bytes | None = None
         self._msgpack: bytes | None = None
+
+    def payload(self, codec: Codec) -> bytes:
+        """The frame's payload bytes (UTF-8 for JSON), for `SEND_FRAMES`."""
+        if codec is Codec.JSON:
+            if self._json_bytes is None:
+                self._json_bytes = orjson.dumps(self.frame)
+            return self._json_bytes
+        return self.encoded(codec)  # type: ignore[return-value]
 
     def encoded(self, codec: Codec) -> str | bytes:
         if codec is Codec.JSON:

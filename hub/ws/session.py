@@ -107,6 +107,19 @@ class Subscription:
         self.last = position
         self.session.send_prepared(frame)
 
+    def deliver_many(self, events: list[tuple[PreparedFrame, Position]]) -> None:
+        if self.buffer is not None:
+            for frame, position in events:
+                self.deliver(frame, position)
+            return
+        fresh = []
+        for frame, position in events:
+            if position > self.last:
+                self.last = position
+                fresh.append(frame)
+        if fresh:
+            self.session.send_prepared_many(fresh)
+
     def release(self, covered: Position) -> None:
         """Stop buffering; send what arrived after `covered`."""
         self.last = covered
@@ -145,6 +158,10 @@ class Signals:
                 "data": event["data"],
             }
         )
+
+    def deliver_many(self, events: list[tuple[PreparedFrame, Position]]) -> None:
+        for frame, position in events:
+            self.deliver(frame, position)
 
     def resync(self) -> None:
         """Signals missed while Redis was away are stale by now: nothing to do."""
@@ -211,8 +228,7 @@ class Session:
         settings = hub.settings
         self.queue_limit = settings.send_queue_frames
         # Both exist only while the client is behind (see `_enqueue`).
-        # Items are frames, or lists of payloads sent in one write.
-        self._outbox: collections.deque[str | bytes | list[bytes]] | None = None
+        self._outbox: collections.deque[str | bytes] | None = None
         self._writer: asyncio.Task[None] | None = None
         self._unwritable = False
         self.user: User | None = None
@@ -237,6 +253,15 @@ class Session:
         """Send a fanned-out frame (the broker counts these once per message)."""
         self._enqueue(frame.encoded(self.codec))
 
+    def send_prepared_many(self, frames: list[PreparedFrame]) -> None:
+        """Send fanned-out frames that arrived together, in one write if possible."""
+        if len(frames) == 1 or not self._frames_at_once:
+            for frame in frames:
+                self._enqueue(frame.encoded(self.codec))
+            return
+        codec = self.codec
+        self._enqueue_payloads([frame.payload(codec) for frame in frames])
+
     def send(self, frame: dict[str, Any]) -> None:
         """Send a frame to this connection only."""
         self.hub.metrics.frames_out.inc()
@@ -259,22 +284,16 @@ class Session:
 
     def _enqueue_payloads(self, payloads: list[bytes]) -> None:
         """Send frames given as payload bytes, in one write when the server can."""
-        if not self._frames_at_once:
-            for payload in payloads:
-                self._enqueue(payload.decode() if self.codec is Codec.JSON else payload)
-            return
         if self._close_code is not None or self._unwritable:
             return
-        outbox = self._outbox
-        if outbox is None:
+        if self._frames_at_once and self._outbox is None:
             self._write_now(payloads)
             return
-        if len(outbox) + len(payloads) > self.queue_limit:
-            self.hub.metrics.slow_disconnects.inc()
-            logger.info("closing slow connection %s: send queue full", self.id)
-            self.abort(CloseCode.TOO_SLOW, "send queue full")
-            return
-        outbox.append(payloads)
+        # Frame by frame: the server takes no batches, or the client is behind
+        # and each frame must count against the outbox's bound.
+        text = self.codec is Codec.JSON
+        for payload in payloads:
+            self._enqueue(payload.decode() if text else payload)
 
     def _message(self, data: str | bytes | list[bytes]) -> Message:
         if isinstance(data, list):
