@@ -53,14 +53,6 @@ def encode(codec: Codec, frame: dict[str, Any]) -> str | bytes:
     return packed
 
 
-def encode_payload(codec: Codec, frame: dict[str, Any]) -> bytes:
-    """One frame as the payload bytes of its websocket frame (UTF-8 for JSON)."""
-    if codec is Codec.JSON:
-        return orjson.dumps(frame)
-    packed: bytes = msgpack.packb(frame, use_bin_type=True)
-    return packed
-
-
 def decode(codec: Codec, raw: str | bytes) -> dict[str, Any]:
     """Parse one client frame into a dict, or raise BadRequest saying why."""
     try:
@@ -92,21 +84,12 @@ def is_finite_number(value: object) -> bool:
 class PreparedFrame:
     """A server frame shared by many connections, encoded lazily once per codec."""
 
-    __slots__ = ("_json", "_json_bytes", "_msgpack", "frame")
+    __slots__ = ("_json", "_msgpack", "frame")
 
     def __init__(self, frame: dict[str, Any]) -> None:
         self.frame = frame
         self._json: str | None = None
-        self._json_bytes: bytes | None = None
         self._msgpack: bytes | None = None
-
-    def payload(self, codec: Codec) -> bytes:
-        """The frame's payload bytes (UTF-8 for JSON), for `SEND_FRAMES`."""
-        if codec is Codec.JSON:
-            if self._json_bytes is None:
-                self._json_bytes = orjson.dumps(self.frame)
-            return self._json_bytes
-        return self.encoded(codec)  # type: ignore[return-value]
 
     def encoded(self, codec: Codec) -> str | bytes:
         if codec is Codec.JSON:

@@ -17,9 +17,8 @@ It also adds one thing, an ASGI extension the session asks for in the scope
 (`SEND_FRAMES`): a message of several websocket frames written in one
 ``transport.write``. The frames and the wire contract are unchanged; what
 goes is a system call per frame, which is most of what a frame costs the
-server when a resume replays a thousand events. Text frames come as UTF-8
-bytes (what the hub's codec makes anyway), so the server does not encode
-each one again.
+server when a resume replays a thousand events or when several events reach
+a subscriber in the same instant.
 
 Everything else (framing, keepalive, closing, back-pressure) is uvicorn's.
 
@@ -42,9 +41,9 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import (
 from websockets.exceptions import InvalidState
 
 SEND_FRAMES = "homi.websocket.send_frames"
-"""Scope extension and message type: ``{"type": SEND_FRAMES, "frames": [...],
-"text": True}`` sends each item of ``frames`` (bytes; UTF-8 when ``text``) as
-one websocket frame, all in one write. Waits, like ``websocket.send``, only
+"""Scope extension and message type: ``{"type": SEND_FRAMES, "frames": [...]}``
+sends each item of ``frames`` as one websocket frame (a str as a text frame,
+bytes as a binary one), all in one write. Waits, like ``websocket.send``, only
 while the transport is paused."""
 
 
@@ -153,7 +152,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
 
     async def send(self, message: Any) -> None:
         if message["type"] == SEND_FRAMES:
-            await self._send_frames(message["frames"], message.get("text", True))
+            await self._send_frames(message["frames"])
             return
         await super().send(message)
         if message["type"] == "websocket.accept" and self.handshake_complete:
@@ -163,7 +162,7 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
             self.response = None  # type: ignore[assignment]
             self.scope["headers"] = []
 
-    async def _send_frames(self, frames: list[bytes], text: bool) -> None:
+    async def _send_frames(self, frames: list[str | bytes]) -> None:
         await self.writable.wait()
         if self.disconnected:
             raise ClientDisconnected()
@@ -172,10 +171,12 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if self.close_sent:
             raise RuntimeError(f"{SEND_FRAMES} after websocket.close")
         conn = self.conn
-        send = conn.send_text if text else conn.send_binary
         try:
             for data in frames:
-                send(data)
+                if isinstance(data, str):
+                    conn.send_text(data.encode())
+                else:
+                    conn.send_binary(data)
         except InvalidState:
             raise ClientDisconnected() from None
         self.transport.write(b"".join(conn.data_to_send()))

@@ -33,7 +33,7 @@ from starlette.websockets import WebSocketDisconnect
 from hub.api.messages import conversation_of
 from hub.auth.tokens import TokenClaims
 from hub.channels.broker import REDIS_CONNECTION_ERRORS
-from hub.channels.codec import Codec, PreparedFrame, decode, encode, encode_payload
+from hub.channels.codec import Codec, PreparedFrame, decode, encode
 from hub.channels.positions import ORIGIN, Position, format_position, parse_position
 from hub.channels.streams import Replay, latest_position, read_since
 from hub.context import HubContext
@@ -255,12 +255,8 @@ class Session:
 
     def send_prepared_many(self, frames: list[PreparedFrame]) -> None:
         """Send fanned-out frames that arrived together, in one write if possible."""
-        if len(frames) == 1 or not self._frames_at_once:
-            for frame in frames:
-                self._enqueue(frame.encoded(self.codec))
-            return
         codec = self.codec
-        self._enqueue_payloads([frame.payload(codec) for frame in frames])
+        self._enqueue_many([frame.encoded(codec) for frame in frames])
 
     def send(self, frame: dict[str, Any]) -> None:
         """Send a frame to this connection only."""
@@ -282,31 +278,26 @@ class Session:
             return
         outbox.append(data)
 
-    def _enqueue_payloads(self, payloads: list[bytes]) -> None:
-        """Send frames given as payload bytes, in one write when the server can."""
+    def _enqueue_many(self, frames: list[str | bytes]) -> None:
+        """Send several frames, in one write when the server takes them so."""
         if self._close_code is not None or self._unwritable:
             return
         if self._frames_at_once and self._outbox is None:
-            self._write_now(payloads)
+            self._write_now(frames)
             return
         # Frame by frame: the server takes no batches, or the client is behind
         # and each frame must count against the outbox's bound.
-        text = self.codec is Codec.JSON
-        for payload in payloads:
-            self._enqueue(payload.decode() if text else payload)
+        for frame in frames:
+            self._enqueue(frame)
 
-    def _message(self, data: str | bytes | list[bytes]) -> Message:
-        if isinstance(data, list):
-            return {
-                "type": SEND_FRAMES,
-                "frames": data,
-                "text": self.codec is Codec.JSON,
-            }
-        return _send_message(data)
-
-    def _write_now(self, data: str | bytes | list[bytes]) -> None:
+    def _write_now(self, data: str | bytes | list[str | bytes]) -> None:
+        message: Message = (
+            {"type": SEND_FRAMES, "frames": data}
+            if isinstance(data, list)
+            else _send_message(data)
+        )
         try:
-            rest = eager.start(self._asgi_send(self._message(data)))
+            rest = eager.start(self._asgi_send(message))
         except Exception as exc:
             self._write_failed(exc)
             return
@@ -326,7 +317,7 @@ class Session:
         try:
             await first
             while outbox:
-                await self._asgi_send(self._message(outbox.popleft()))
+                await self._asgi_send(_send_message(outbox.popleft()))
         except Exception as exc:
             self._write_failed(exc)
         finally:
@@ -672,8 +663,8 @@ class Session:
         channel = subscription.route.channel
         if isinstance(result, Replay):
             codec = self.codec
-            payloads = [
-                encode_payload(
+            frames = [
+                encode(
                     codec,
                     {
                         "type": "event",
@@ -685,14 +676,14 @@ class Session:
                 )
                 for event in result.events
             ]
-            self.hub.metrics.frames_out.inc(len(payloads))
+            self.hub.metrics.frames_out.inc(len(frames))
             batch = max(1, min(REPLAY_BATCH_FRAMES, self.queue_limit))
-            for start in range(0, len(payloads), batch):
+            for start in range(0, len(frames), batch):
                 # A replay can hold thousands of events: keep pace with the
                 # client rather than pour them all into the bounded outbox
                 # (which would close a client that is merely catching up).
                 await self._wait_for_writer()
-                self._enqueue_payloads(payloads[start : start + batch])
+                self._enqueue_many(frames[start : start + batch])
         else:
             self.send(
                 {"type": "reset", "channel": channel, "position": result.position}
