@@ -55,6 +55,10 @@ class ServerSpec:
                 return f"run `npm ci` in {NODE_PEER.relative_to(ROOT)}"
             return None
         module = {"socketio": "socketio", "channels": "channels_redis"}.get(self.name)
+        if self.name == "hub-main":
+            checkout = os.environ.get("HUB_MAIN_CHECKOUT", "")
+            if not checkout or not (Path(checkout) / "hub" / "cli.py").is_file():
+                return "set HUB_MAIN_CHECKOUT to a checkout of the hub (git worktree)"
         if self.name == "hub-wsproto":
             module = "wsproto"
         if module is not None:
@@ -145,6 +149,21 @@ SERVERS: dict[str, ServerSpec] = {
             ("websockets", "websockets"),
         )
     },
+    # The hub from another checkout (HUB_MAIN_CHECKOUT, say a worktree of
+    # main), to measure a change beside the code before it in the same run.
+    "hub-main": ServerSpec(
+        name="hub-main",
+        dialect="homi",
+        label="Homi hub, main before this round",
+        argv=lambda port: [
+            sys.executable,
+            "-c",
+            "import os, sys; sys.path.insert(0, os.environ['HUB_MAIN_CHECKOUT']); "
+            "from hub.cli import main; "
+            f"main(['serve', '--host', '127.0.0.1', '--port', '{port}'])",
+        ],
+        ready_path="/readyz",
+    ),
     "baseline": ServerSpec(
         name="baseline",
         dialect="plain",
