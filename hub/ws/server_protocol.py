@@ -6,7 +6,8 @@ protocol object and what it keeps. Three parts of that are of no use once
 the handshake is done, and this subclass lets them go:
 
 * the handshake request and the accept response (headers and all, about
-  4.8 KB), which uvicorn keeps as attributes for the connection's life;
+  4.8 KB), which uvicorn keeps as attributes for the connection's life (and
+  websockets' parser keeps the request, so its headers are emptied);
 * the scope's header list (about 1.2 KB): the hub reads Origin, Host and the
   offered subprotocols before it accepts, and nothing after;
 * the receive `asyncio.Queue` and the `writable` `asyncio.Event` (about
@@ -158,6 +159,10 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         if message["type"] == "websocket.accept" and self.handshake_complete:
             # uvicorn needed these to build the 101 answer; nothing reads
             # them again. The scope stays (uvicorn logs its path and client).
+            # The request's headers are emptied in place: websockets' parser
+            # keeps the request object itself alive for the connection's life
+            # (a local of its generator).
+            self.request.headers.clear()
             self.request = None  # type: ignore[assignment]
             self.response = None  # type: ignore[assignment]
             self.scope["headers"] = []
