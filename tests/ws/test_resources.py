@@ -272,7 +272,7 @@ async def test_burst_of_events_reaches_every_codec_once_each_in_order(
             await client.aclose()
 
         for tenant in tenants:
-            numbers = []
+            numbers: list[int] = []
             while len(numbers) < burst:
                 frame = await tenant.expect(lambda f: f.get("kind") == "presence")
                 numbers.append(frame["data"]["number"])

@@ -53,7 +53,11 @@ async def test_event_wait_does_not_suspend_while_set() -> None:
     # keeps up finishes inside `eager.start`.
     event = SlimEvent()
     event.set()
-    assert eager.start(event.wait()) is None
+
+    async def send() -> None:
+        await event.wait()
+
+    assert eager.start(send()) is None
 
 
 async def test_event_wakes_every_waiter_when_set_and_blocks_when_cleared() -> None:
