@@ -38,16 +38,18 @@ from starlette.websockets import WebSocket
 
 from hub.api import auth as auth_api
 from hub.api import districts as districts_api
+from hub.api import faq as faq_api
 from hub.api import messages as messages_api
 from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
 from hub.auth.tokens import TokenSigner
 from hub.channels.broker import Broker
-from hub.channels.codec import Codec, choose_codec
+from hub.channels.codec import SUBPROTOCOLS, Codec, choose_codec
 from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
-from hub.errors import CloseCode, HubError, Unavailable
+from hub.errors import BadRequest, CloseCode, HubError, Unavailable
+from hub.faq.service import FaqService
 from hub.media.storage import DiskMediaStore
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
@@ -89,6 +91,16 @@ def origin_allowed(settings: Settings, websocket: WebSocket) -> bool:
     return origin.split("://", 1)[-1] == host
 
 
+async def refuse_handshake(websocket: WebSocket, error: HubError) -> None:
+    """Answer a websocket handshake with an HTTP error instead of opening it.
+
+    Before `accept` there is no websocket to close, so no close code can be
+    sent: the client sees the HTTP status (browsers only see that it failed),
+    and clients that read HTTP answers get the usual JSON error body.
+    """
+    await websocket.send_denial_response(error_response(error))
+
+
 async def websocket_handshake(
     hub: HubContext, scope: Scope, receive: Receive, send: Send
 ) -> Codec | None:
@@ -99,18 +111,27 @@ async def websocket_handshake(
     """
     websocket = WebSocket(scope, receive, send)
     if not hub.accepting:
-        await websocket.close(code=int(CloseCode.SERVICE_RESTART))
-        return None
-    if not origin_allowed(hub.settings, websocket):
-        logger.info("websocket refused: origin not allowed")
-        await websocket.close(code=int(CloseCode.FORBIDDEN))
+        await refuse_handshake(websocket, Unavailable("the hub is shutting down"))
         return None
     offered = list(websocket.scope.get("subprotocols", []))
     codec = choose_codec(offered)
     if codec is None:
-        await websocket.close(code=int(CloseCode.PROTOCOL_ERROR))
+        spoken = ", ".join(SUBPROTOCOLS)
+        await refuse_handshake(websocket, BadRequest(f"speak one of: {spoken}"))
         return None
-    await websocket.accept(subprotocol=codec.subprotocol if offered else None)
+    subprotocol = codec.subprotocol if offered else None
+    if not origin_allowed(hub.settings, websocket):
+        # Cross-site websocket hijacking: a page of another site must never
+        # use a tenant's session. A browser hides an HTTP refusal from the
+        # page (it only sees 1006, and would retry for ever), so accept and
+        # close at once with 4403: not one frame of the client's is read.
+        logger.info("websocket closed: origin not allowed")
+        await websocket.accept(subprotocol=subprotocol)
+        await websocket.close(
+            code=int(CloseCode.FORBIDDEN), reason="origin not allowed"
+        )
+        return None
+    await websocket.accept(subprotocol=subprotocol)
     return codec
 
 
@@ -221,7 +242,11 @@ def api_routes() -> list[BaseRoute]:
             methods=["GET"],
         ),
     ]
-    for path, handler, methods, name in [*tickets_api.ROUTES, *messages_api.ROUTES]:
+    for path, handler, methods, name in [
+        *tickets_api.ROUTES,
+        *messages_api.ROUTES,
+        *faq_api.ROUTES,
+    ]:
         routes.append(Route(path, api(handler, name), methods=methods))
     return routes
 
@@ -357,6 +382,7 @@ async def build_context(
             broker.publish,
             DiskMediaStore(settings.data_dir / "media"),
         ),
+        faq=FaqService(client, settings.key_prefix, directory),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -100,6 +101,14 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> Any:
     return uvicorn.Config(app, **options)
 
 
+class _Terminated(Exception):
+    """SIGTERM arrived (again) after uvicorn's graceful shutdown."""
+
+
+def _stopped_by_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
 def run_server(settings: Settings, host: str, port: int) -> None:
     """Serve one hub process until SIGINT/SIGTERM."""
     import uvicorn
@@ -110,16 +119,67 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     if settings.redis_url:
         check_redis(settings.redis_url)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    # uvicorn shuts down gracefully on SIGTERM and then raises the signal
+    # again, which by default kills the process with status -15. A stop that
+    # was asked for and went cleanly is a success: make that re-raise end here.
+    previous = signal.signal(signal.SIGTERM, _stopped_by_sigterm)
     try:
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
-        # uvicorn has already shut down cleanly and re-raised the Ctrl-C.
+    except (KeyboardInterrupt, _Terminated):
+        # uvicorn has already shut down cleanly and re-raised the signal.
         return
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if not server.started:
         raise click.ClickException("the hub did not start; see the log above")
 
 
-@click.group()
+# Click >= 8.2 raises this for a bare group (`homi-hub`, `homi-hub users`);
+# its help text is the right answer there, not a one-line error.
+_HELP_INSTEAD = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class UsageLine(click.ClickException):
+    """A usage error told in one line: what is wrong, and where help is."""
+
+    exit_code = 2
+
+
+def _one_line(error: click.UsageError) -> UsageLine:
+    # Some of Click's messages span lines (a Choice lists one value a line).
+    message = " ".join(error.format_message().split()).rstrip(".")
+    command = error.ctx.command_path if error.ctx is not None else "homi-hub"
+    return UsageLine(f"{message}; see '{command} --help'")
+
+
+class HubGroup(click.Group):
+    """Click's group, but a bad flag or argument gives one line on stderr,
+    not the usage block, a "Try" line and the error."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as error:
+            if isinstance(error, _HELP_INSTEAD):
+                raise
+            raise _one_line(error) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as error:
+            if isinstance(error, _HELP_INSTEAD):
+                raise
+            raise _one_line(error) from None
+
+
+@click.group(cls=HubGroup)
 @click.version_option(package_name="homi-hub")
 def main() -> None:
     """Homi hub: live caretaker presence and tickets for social-housing tenants."""
@@ -137,7 +197,7 @@ def serve(host: str, port: int) -> None:
     run_server(settings, host, port)
 
 
-@main.group()
+@main.group(cls=HubGroup)
 def directory() -> None:
     """Load districts, caretakers, tenants and agents."""
 
@@ -184,7 +244,7 @@ def directory_load(file: Path) -> None:
     )
 
 
-@main.group()
+@main.group(cls=HubGroup)
 def users() -> None:
     """Add single users."""
 

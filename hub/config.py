@@ -38,8 +38,9 @@ class Settings(BaseSettings):
     secret_key: str = ""
     """Signs login tokens. Unset: a random key per data folder (see cli)."""
 
-    token_ttl: int = Field(default=12 * 3600, ge=60)
-    """Seconds a login token stays valid."""
+    token_ttl: int = Field(default=12 * 3600, ge=1)
+    """Seconds a login token stays valid. Token times are whole seconds, so a
+    token lives between `token_ttl - 1` and `token_ttl` seconds."""
 
     presence_timeout: float = Field(default=45.0, gt=0)
     """Seconds after which a silent caretaker is shown offline."""

@@ -16,6 +16,7 @@ from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore
 
 if TYPE_CHECKING:
+    from hub.faq.service import FaqService
     from hub.tickets.conversation import Conversation
     from hub.tickets.service import TicketService
     from hub.ws.session import Session
@@ -32,5 +33,6 @@ class HubContext:
     metrics: HubMetrics
     tickets: TicketService
     conversation: Conversation
+    faq: FaqService
     sessions: set[Session] = field(default_factory=set)
     accepting: bool = True

@@ -1,7 +1,7 @@
 """Error codes, websocket close codes and the hub's exception tree.
 
     HubError                 base: carries an ErrorCode and a message
-    ├── BadRequest           malformed or invalid input        (bad_request, 400/422)
+    ├── BadRequest           malformed or invalid input         (bad_request, 400)
     ├── Unauthorized         no, invalid or expired token       (unauthorized, 401)
     ├── Forbidden            authenticated but not allowed      (forbidden, 403)
     ├── NotFound             absent, or not visible to the user (not_found, 404)
@@ -49,25 +49,27 @@ HTTP_STATUS: dict[ErrorCode, int] = {
 class CloseCode(enum.IntEnum):
     """Websocket close codes the hub sends, and whether a client should retry.
 
-    Codes a client must not retry blindly: PROTOCOL_ERROR, NOT_AUTHENTICATED,
-    FORBIDDEN. The rest mean "reconnect, with backoff".
+    Only an accepted websocket can be closed with a code: a handshake the hub
+    refuses (no subprotocol it speaks, shutting down) gets an HTTP answer
+    instead (see `hub.app.refuse_handshake`). A page of a foreign origin is the
+    exception: a browser shows the app no HTTP status, so the hub accepts and
+    at once closes with FORBIDDEN, which tells the app not to retry. The codes
+    a client must not retry blindly are NOT_AUTHENTICATED and FORBIDDEN; the
+    rest mean "reconnect, with backoff".
     """
 
     NORMAL = 1000  # client asked to close; do not reconnect
-    GOING_AWAY = 1001  # hub shutting down; reconnect elsewhere
     MESSAGE_TOO_BIG = 1009  # frame over the size limit; reconnect, send less
     INTERNAL_ERROR = 1011  # hub bug; reconnect with backoff
     SERVICE_RESTART = 1012  # hub restarting; reconnect
-    PROTOCOL_ERROR = 4400  # broken protocol (bad handshake); fix the client
     NOT_AUTHENTICATED = 4401  # bad or expired token; log in again first
-    FORBIDDEN = 4403  # origin or account not allowed; do not retry
+    FORBIDDEN = 4403  # a page of an origin the hub does not allow; do not retry
     AUTH_TIMEOUT = 4408  # no auth frame in time; reconnect and authenticate
     TOO_SLOW = 4429  # send queue full or flooding; reconnect with backoff
 
 
 RETRYABLE_CLOSE_CODES = frozenset(
     {
-        CloseCode.GOING_AWAY,
         CloseCode.MESSAGE_TOO_BIG,
         CloseCode.INTERNAL_ERROR,
         CloseCode.SERVICE_RESTART,
@@ -75,6 +77,10 @@ RETRYABLE_CLOSE_CODES = frozenset(
         CloseCode.TOO_SLOW,
     }
 )
+
+CLIENT_GOING_AWAY = 1001
+"""What a browser sends when its page goes away; the hub never sends it, and
+takes it, like NORMAL, as a clean goodbye."""
 
 
 class HubError(Exception):

@@ -75,7 +75,7 @@ def execute(
     raise_open_files_limit()
     out_dir = out or RESULTS / time.strftime("%Y%m%d-%H%M%S")
     runner = Runner(out_dir, pin=pin)
-    report = {
+    report: dict[str, Any] = {
         "run_id": out_dir.name,
         "command": " ".join(["python -m loadtests", *sys.argv[1:]]),
         "machine": reporting.machine(),

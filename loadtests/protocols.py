@@ -19,9 +19,11 @@ Building and recognising frames is pure; only `open_client` does I/O.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import orjson
+from websockets.typing import Subprotocol
 
 CARETAKER_PREFIX = "care"
 """Publisher `p` is caretaker ``care<p>``: the index is read back from the id."""
@@ -84,7 +86,7 @@ class Dialect:
 
     name = ""
     path = "/ws"
-    subprotocols: tuple[str, ...] = ()
+    subprotocols: tuple[Subprotocol, ...] = ()
 
     def __init__(self) -> None:
         self._next_ack = 0
@@ -130,7 +132,7 @@ class Dialect:
 
 class HomiDialect(Dialect):
     name = "homi"
-    subprotocols = ("homi.v1.json",)
+    subprotocols: tuple[Subprotocol, ...] = (Subprotocol("homi.v1.json"),)
 
     def open_steps(self, user: str, token: str, *, caretaker: bool) -> list[Any]:
         steps: list[Any] = [
@@ -253,7 +255,7 @@ class EngineIODialect(Dialect):
         return PONG if raw == EIO_PING else None
 
 
-def _has_type(kind: str) -> Any:
+def _has_type(kind: str) -> Callable[[str | bytes], bool]:
     needle = f'"type":"{kind}"'
 
     def check(raw: str | bytes) -> bool:

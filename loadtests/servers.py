@@ -90,6 +90,19 @@ def _uvicorn(target: str) -> Callable[[int], list[str]]:
     return argv
 
 
+def _hub_on(implementation: str) -> Callable[[int], list[str]]:
+    def argv(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "loadtests.peers.hub_ws",
+            implementation,
+            str(port),
+        ]
+
+    return argv
+
+
 HUB_ENV_FOR_FANOUT = {
     # Let every location frame through: the hub coalesces a caretaker's fixes
     # to one per 0.25 s and rate-limits frames per connection, which would
@@ -134,13 +147,7 @@ SERVERS: dict[str, ServerSpec] = {
             name=f"hub-{short}",
             dialect="homi",
             label=f"Homi hub on uvicorn's {implementation}",
-            argv=lambda port, implementation=implementation: [
-                sys.executable,
-                "-m",
-                "loadtests.peers.hub_ws",
-                implementation,
-                str(port),
-            ],
+            argv=_hub_on(implementation),
             ready_path="/readyz",
         )
         for short, implementation in (

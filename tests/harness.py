@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import msgpack
@@ -32,6 +32,7 @@ import redis.asyncio
 import uvicorn
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Subprotocol
 
 from hub.app import create_app
 from hub.auth.passwords import hash_password
@@ -126,8 +127,11 @@ def hub_settings(redis_url: str, prefix: str, **overrides: Any) -> Settings:
         "REDIS_URL": redis_url,
         "key_prefix": prefix,
         "secret_key": SECRET,
+        # Short enough for the deaf-listener tests to be quick, long enough
+        # that a busy 2-core machine does not make a healthy listener look
+        # deaf (a false alarm resubscribes and sends snapshots mid-test).
         "canary_interval": 0.2,
-        "canary_timeout": 1.0,
+        "canary_timeout": 3.0,
         **overrides,
     }
     return Settings(**values)
@@ -142,6 +146,19 @@ def _small_directory_hashed() -> DirectoryFile:
         for user in data[group]:
             user["password_hash"] = hashes[user.pop("password")]
     return DirectoryFile.model_validate(data)
+
+
+async def stream_entries(
+    client: redis.asyncio.Redis, key: str
+) -> list[tuple[str, dict[bytes, bytes]]]:
+    """Every entry of a Redis stream as (id, fields), read by a client that
+    leaves replies as bytes. redis-py types the reply for clients of either
+    kind, with None allowed throughout, so it is narrowed here once."""
+    entries = []
+    for entry_id, fields in await client.xrange(key) or []:
+        assert isinstance(entry_id, bytes) and fields is not None
+        entries.append((entry_id.decode(), cast("dict[bytes, bytes]", fields)))
+    return entries
 
 
 async def load_directory(
@@ -192,9 +209,9 @@ class Hub:
         protocol = "homi.v1.msgpack" if msgpack_codec else "homi.v1.json"
         connection = await websockets.connect(
             self.ws_url,
-            subprotocols=[protocol],
+            subprotocols=[Subprotocol(protocol)],
             open_timeout=TIMEOUT,
-            **kwargs,  # type: ignore[list-item]
+            **kwargs,
         )
         client = Client(connection, msgpack_codec)
         self.clients.append(client)
@@ -208,14 +225,20 @@ class Hub:
 
 @contextlib.asynccontextmanager
 async def running_hub(
-    settings: Settings, ws_max_size: int | None = None, ws: str | None = None
+    settings: Settings,
+    ws_max_size: int | None = None,
+    wrap: Callable[[Any], Any] | None = None,
+    ws: str | None = None,
 ) -> AsyncIterator[Hub]:
-    """The hub app under uvicorn in this event loop, on a free port; `ws`
-    names another of uvicorn's websocket implementations than the hub's."""
+    """The hub app under uvicorn in this event loop, on a free port.
+
+    `wrap` puts ASGI middleware around the app (to watch what it sends);
+    `ws` names another of uvicorn's websocket implementations than the hub's.
+    """
     app = create_app(settings)
     overrides = {"ws": ws} if ws is not None else {}
     config = uvicorn_config(
-        app,
+        wrap(app) if wrap else app,
         settings,
         **overrides,
         ws_max_size=ws_max_size or settings.max_frame_bytes,
@@ -245,15 +268,18 @@ async def running_hub(
 class HubProcess:
     """`homi-hub serve` in its own process, for multi-process and crash tests."""
 
-    def __init__(self, redis_url: str, prefix: str, **env: str) -> None:
+    def __init__(self, redis_url: str | None, prefix: str, **env: str) -> None:
+        """With `redis_url` None the process starts its embedded Redis (put
+        HUB_DATA_DIR in `env`)."""
         self.port = free_port()
+        inherited = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
         self.env = {
-            **os.environ,
-            "REDIS_URL": redis_url,
+            **inherited,
+            **({"REDIS_URL": redis_url} if redis_url else {}),
             "HUB_KEY_PREFIX": prefix,
             "HUB_SECRET_KEY": SECRET,
             "HUB_CANARY_INTERVAL": "0.2",
-            "HUB_CANARY_TIMEOUT": "1.0",
+            "HUB_CANARY_TIMEOUT": "3.0",
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -30,11 +30,12 @@ def homi(*args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    """The whole of stderr, which must be exactly one line starting "Error: "."""
     assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert lines, "an error must say something"
-    return lines[-1]
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {result.stderr!r}"
+    assert lines[0].startswith("Error: "), lines[0]
+    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -55,9 +56,42 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert "Usage:" in result.stdout
 
 
-def test_bad_flag_is_one_line_and_nonzero() -> None:
-    line = one_line_error(homi("serve", "--port", "not-a-port"))
-    assert "--port" in line
+@pytest.mark.parametrize(
+    ("args", "expected", "help_of"),
+    [
+        (["serve", "--port", "not-a-port"], "Invalid value for '--port'", "serve"),
+        (["serve", "--port", "70000"], "Invalid value for '--port'", "serve"),
+        (["serve", "--verbose"], "No such option '--verbose'", "serve"),
+        (["serve", "extra"], "unexpected extra argument (extra)", "serve"),
+        (["launch"], "No such command 'launch'", ""),
+        (["users", "add", "--name", "X"], "Missing option '--role'", "users add"),
+        (["users", "add", "--role", "boss"], "Invalid value for '--role'", "users add"),
+        (["demo", "--duration", "0"], "Invalid value for '--duration'", "demo"),
+        (["directory", "load"], "Missing argument 'FILE'", "directory load"),
+        (["directory", "load", "/no/such.json"], "does not exist", "directory load"),
+    ],
+)
+def test_bad_flag_or_argument_is_one_line_pointing_to_help(
+    args: list[str], expected: str, help_of: str
+) -> None:
+    result = homi(*args)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert expected in line
+    command = f"python -m hub.cli {help_of}".strip()
+    assert line.endswith(f"; see '{command} --help'")
+
+
+def test_a_choice_in_a_usage_error_stays_on_one_line() -> None:
+    line = one_line_error(homi("users", "add", "--id", "k9", "--name", "Y"))
+    assert "Choose from: tenant, caretaker, agent;" in line
+
+
+def test_a_bare_group_still_shows_its_help() -> None:
+    result = homi("users")
+    assert result.returncode != 0
+    assert "Usage:" in result.stderr + result.stdout
+    assert "add" in result.stderr + result.stdout
 
 
 def test_unreachable_redis_is_one_line_and_nonzero() -> None:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from hub.api.common import JSONResponse, current_user, hub_of, read_model
-from hub.auth.passwords import verify_password
+from hub.auth.passwords import check_password
 from hub.errors import RateLimited, Unauthorized
 
 logger = logging.getLogger("hub.api")
@@ -53,7 +53,7 @@ async def login(request: Request) -> Response:
 
     found = await hub.directory.credentials(username)
     user, password_hash = found if found else (None, None)
-    if user is None or not verify_password(password_hash, body.password):
+    if user is None or not await check_password(password_hash, body.password):
         async with hub.redis.pipeline(transaction=True) as pipe:
             for key in (user_key, address_key):
                 pipe.incr(key)

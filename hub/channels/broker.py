@@ -271,14 +271,24 @@ class Broker:
 
     async def _listen(self, *, until_confirmed: bool) -> None:
         """Read and dispatch messages; with `until_confirmed`, stop once every
-        topic's subscription is confirmed (so a resync cannot miss anything)."""
+        topic's subscription is confirmed (so a resync cannot miss anything).
+
+        The canary watches only a connected listener, so the wait for
+        confirmations has its own deadline: a SUBSCRIBE lost on a half-open
+        connection would otherwise leave the listener waiting for ever.
+        """
         assert self._pubsub is not None
         pubsub = self._pubsub
         prefix_length = len(self._pubsub_prefix)
+        confirm_by = time.monotonic() + self._canary_timeout
         while not (until_confirmed and not self._unconfirmed):
             if self._deaf:
                 raise ListenerDeaf(
                     f"broker heard no canary for {self._canary_timeout:.0f} s"
+                )
+            if until_confirmed and time.monotonic() > confirm_by:
+                raise ListenerDeaf(
+                    f"Redis confirmed no subscription in {self._canary_timeout:.0f} s"
                 )
             message = await pubsub.get_message(timeout=LISTEN_POLL)
             if message is None:

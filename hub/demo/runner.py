@@ -47,6 +47,7 @@ from hub.demo.directory import (
     build_demo_directory,
 )
 from hub.demo.directory import DirectoryFile as DemoDirectory
+from hub.demo.faq import plan_faq
 from hub.demo.routes import demo_routes, walk
 from hub.directory.model import DirectoryFile
 
@@ -62,6 +63,8 @@ ACTORS_STOP_TIMEOUT = 5.0
 GRACEFUL_SHUTDOWN = 5
 DIGEST_KEY = "demo:directory-digest"
 """Under the key prefix: which demo directory is loaded, so a restart skips it."""
+FAQ_SEEDED_KEY = "demo:faq-seeded"
+"""Under the key prefix: set once the demo FAQ is written, so it is written once."""
 
 
 class _Server(uvicorn.Server):
@@ -101,6 +104,40 @@ def _client_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+async def seed_faq(
+    hub: HubContext, directory: DemoDirectory, reserved: frozenset[str]
+) -> int:
+    """Write the demo's FAQ (`hub.demo.faq`) through the FAQ service, once per
+    Redis; answers how many questions were written now."""
+    claimed = await hub.redis.set(
+        f"{hub.settings.key_prefix}{FAQ_SEEDED_KEY}", "1", nx=True
+    )
+    if not claimed:
+        return 0
+    posts = plan_faq(
+        directory["tenants"],
+        directory["caretakers"],
+        directory["agents"],
+        reserved=reserved,
+    )
+    try:
+        for post in posts:
+            asker = await hub.directory.user(post.author_id)
+            assert asker is not None  # plan_faq picks from the loaded directory
+            question = await hub.faq.ask(asker, post.title, post.body)
+            for answer in post.answers:
+                author = await hub.directory.user(answer.author_id)
+                assert author is not None
+                await hub.faq.answer(author, question["id"], answer.body)
+    except BaseException:
+        # Stopped halfway (Ctrl-C, Redis gone): let the next start seed again.
+        # What was written stays, so that start may repeat a question or two.
+        with contextlib.suppress(Exception):
+            await hub.redis.delete(f"{hub.settings.key_prefix}{FAQ_SEEDED_KEY}")
+        raise
+    return len(posts)
+
+
 class _Demo:
     def __init__(
         self, settings: Settings, sock: Any, host: str, port: int, speed: float
@@ -132,6 +169,7 @@ class _Demo:
             logins = plans.choose_logins(
                 directory["tenants"], directory["caretakers"], directory["agents"]
             )
+            await seed_faq(hub, directory, logins.reserved_tenants)
             self._print_banner(directory, logins, time.monotonic() - started)
             async with httpx.AsyncClient(base_url=self.base_url, timeout=15.0) as http:
                 self.world = actors.World(

@@ -39,6 +39,7 @@ from hub.channels.streams import Replay, latest_position, read_since
 from hub.context import HubContext
 from hub.directory.model import Role, User
 from hub.errors import (
+    CLIENT_GOING_AWAY,
     BadRequest,
     CloseCode,
     Conflict,
@@ -98,7 +99,7 @@ class Subscription:
     def deliver(self, frame: PreparedFrame, position: Position) -> None:
         if self.buffer is not None:
             if len(self.buffer) >= self.session.queue_limit:
-                self.session.abort(CloseCode.TOO_SLOW, "too slow")
+                self.session.drop_slow("subscribe buffer full")
                 return
             self.buffer.append((frame, position))
             return
@@ -272,9 +273,7 @@ class Session:
             self._write_now(data)
             return
         if len(outbox) >= self.queue_limit:
-            self.hub.metrics.slow_disconnects.inc()
-            logger.info("closing slow connection %s: send queue full", self.id)
-            self.abort(CloseCode.TOO_SLOW, "send queue full")
+            self.drop_slow("send queue full")
             return
         outbox.append(data)
 
@@ -361,6 +360,13 @@ class Session:
         self.send(frame)
 
     # -- closing -------------------------------------------------------------
+
+    def drop_slow(self, reason: str) -> None:
+        """Close a client that cannot keep up (4429), counted once."""
+        if self._close_code is None:
+            self.hub.metrics.slow_disconnects.inc()
+            logger.warning("closing slow connection %s: %s", self.id, reason)
+        self.abort(CloseCode.TOO_SLOW, reason)
 
     def abort(self, code: CloseCode, reason: str) -> None:
         """Close from synchronous code (fan-out, timers); idempotent."""
@@ -583,10 +589,10 @@ class Session:
     async def _withdraw_presence(self) -> None:
         # A clean goodbye takes the caretaker offline now; a lost connection
         # waits for the presence timeout, so a phone that reconnects within
-        # it does not flicker offline on every tenant's screen.
+        # it does not flicker offline on every tenant's screen. A hub
+        # restart (1012) is not a goodbye either: the phone reconnects.
         assert self.user is not None
-        clean = self._close_code in (1000, 1001, int(CloseCode.SERVICE_RESTART))
-        if clean and self._close_code != CloseCode.SERVICE_RESTART:
+        if self._close_code in (CloseCode.NORMAL, CLIENT_GOING_AWAY):
             with contextlib.suppress(
                 *REDIS_CONNECTION_ERRORS, redis.exceptions.RedisError
             ):

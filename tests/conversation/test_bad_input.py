@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio
 from PIL import Image
 
+from hub.channels.streams import stream_key
 from hub.media import images
+from hub.tickets.conversation import Limits
 from tests.conversation.conftest import Api, jpeg, png
 from tests.conversation.test_images import GPS_IFD, gps_exif
-from tests.harness import Hub
+from tests.harness import Hub, stream_entries
 
 SCRIPTY = '<img src=x onerror="alert(1)"><script>alert(2)</script>&amp;'
 
@@ -108,7 +112,7 @@ async def test_bad_frames_get_errors_and_the_socket_keeps_working(
     hub_: Hub, users: dict[str, Api], ticket_id: str
 ) -> None:
     client = await hub_.connect("100001")
-    bad = [
+    bad: list[dict[str, Any]] = [
         {"type": "message", "ticket_id": ticket_id, "text": "x" * 2001},
         {"type": "message", "ticket_id": ticket_id, "text": ""},
         {"type": "message", "ticket_id": ticket_id, "text": "nul\x00"},
@@ -223,3 +227,54 @@ async def test_png_and_webp_uploads_become_jpegs(
         assert answer.status_code == 201, answer.text
         served = await tenant.request("GET", answer.json()["url"])
         assert served.content.startswith(b"\xff\xd8\xff")
+
+
+async def test_a_typing_flood_reaches_the_others_at_the_typing_rate_and_is_not_stored(
+    hub_: Hub,
+    users: dict[str, Api],
+    ticket_id: str,
+    redis_client: redis.asyncio.Redis,
+    key_prefix: str,
+) -> None:
+    agent = await hub_.connect("k1")
+    await agent.request({"type": "subscribe", "channel": f"ticket:{ticket_id}"})
+    tenant = await hub_.connect("100001")
+    settings = hub_.settings
+    # Past the burst, but short of the strikes that close the connection.
+    flood = settings.frame_burst + 10
+    started = time.monotonic()
+    for number in range(flood):
+        await tenant.send({"type": "typing", "ticket_id": ticket_id, "ref": number})
+    # The reply to a ping comes after every typing frame has been handled.
+    await tenant.send({"type": "ping", "ref": "after"})
+    replies: list[dict[str, Any]] = []
+    while not replies or replies[-1].get("ref") != "after":
+        replies.append(await tenant.receive())
+    elapsed = time.monotonic() - started
+
+    # The flooder: no answer to typing it may send, rate_limited past the burst.
+    refused = [frame for frame in replies if frame.get("ref") != "after"]
+    assert {(f["type"], f["code"]) for f in refused} == {("error", "rate_limited")}
+    assert 1 <= len(refused) <= flood - settings.frame_burst
+    assert all(0 < frame["retry_after"] <= 1 for frame in refused)
+
+    # A message posted now reaches the agent after every typing signal.
+    assert (await users["k1"].say(ticket_id, "Waar lekt het?")).status_code == 201
+    seen: list[dict[str, Any]] = []
+    while not seen or seen[-1].get("type") != "event":
+        seen.append(await agent.expect(lambda f: f["type"] in ("signal", "event")))
+    typing = [f for f in seen if f["type"] == "signal" and f["kind"] == "typing"]
+    assert typing, "the first typing signal must go through"
+    assert {f["data"]["by"]["id"] for f in typing} == {"100001"}
+    interval = Limits().typing_interval  # one signal per interval, at most
+    assert len(typing) <= 1 + int(elapsed // interval)
+
+    # Never stored: the thread holds the agent's message only, the timeline
+    # no typing, and no key remembers it.
+    thread = (await users["100001"].thread(ticket_id)).json()
+    assert [m["text"] for m in thread["messages"]] == ["Waar lekt het?"]
+    entries = await stream_entries(
+        redis_client, stream_key(key_prefix, f"ticket:{ticket_id}")
+    )
+    assert {fields[b"k"].decode() for _, fields in entries} == {"created", "message"}
+    assert not [key async for key in redis_client.scan_iter(f"{key_prefix}*typing*")]

@@ -10,7 +10,7 @@ import redis.asyncio
 
 from hub.channels.streams import stream_key
 from tests.conversation.conftest import Api, jpeg
-from tests.harness import Client, Hub
+from tests.harness import Client, Hub, stream_entries
 
 LIVE = ("message", "transition")
 
@@ -208,7 +208,9 @@ async def test_tenant_agent_and_caretaker_talk_live_in_order(
     assert thread["awaiting_reply_since"] is None  # the caretaker answered last
 
     # Typing was never stored: not on the timeline, not in the thread.
-    entries = await redis_client.xrange(stream_key(key_prefix, f"ticket:{ticket_id}"))
+    entries = await stream_entries(
+        redis_client, stream_key(key_prefix, f"ticket:{ticket_id}")
+    )
     kinds = {fields[b"k"].decode() for _, fields in entries}
     assert kinds == {"created", "message", "transition"}
     assert not [key async for key in redis_client.scan_iter(f"{key_prefix}*typing*")]

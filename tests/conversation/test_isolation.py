@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import pytest
 
@@ -61,7 +62,7 @@ async def test_outsiders_get_not_found_over_the_websocket(
 ) -> None:
     ticket_id = conversation["ticket"]
     client = await hub_.connect(outsider)
-    frames = [
+    frames: list[dict[str, Any]] = [
         {"type": "subscribe", "channel": f"ticket:{ticket_id}"},
         {"type": "message", "ticket_id": ticket_id, "text": "hallo"},
         {"type": "typing", "ticket_id": ticket_id},

@@ -178,10 +178,19 @@ def test_tickets_run_writes_report_with_audit_and_resume(tmp_path: Path) -> None
     for follower in ("tenants", "dashboard", "district"):
         audit = result["delivery"][follower]
         assert audit["expected"] > 0
+        assert audit["received"] == audit["expected"], (follower, audit)
+        counts = [audit[k] for k in ("lost", "duplicated", "reordered", "foreign")]
+        assert counts == [0, 0, 0, 0], (follower, audit)
         assert audit["transition_delay"]["count"] > 0
-    rounds = result["resume"]["rounds"]
-    assert len(rounds) == 2
-    assert all(one["made"] == 40 for one in rounds)
+    resume = result["resume"]
+    assert len(resume["rounds"]) == 2 and resume["exact_rounds"] == 2, resume
+    for one in resume["rounds"]:
+        assert one["made"] == 40
+        # Exactly the missed events: each step's event, once, in order.
+        assert one["expected"] == one["received"] == 40, one
+        missing, duplicated, foreign = one["missing"], one["duplicated"], one["foreign"]
+        assert (missing, duplicated, foreign) == (0, 0, 0), one
+        assert one["in_order"] and one["exact"] and one["closed"] is None, one
 
     markdown = (out / "report.md").read_text()
     assert "## tickets-20" in markdown

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from PIL import Image
-from playwright.async_api import Browser, Dialog, Locator, Page, expect
+from playwright.async_api import Browser, Dialog, FilePayload, Locator, Page, expect
 
 from tests.conftest import TIMEOUT, RedisServer
 from tests.harness import PASSWORDS, HubProcess
@@ -36,7 +36,7 @@ HANDOVER = "Ik stuur de wijkbeheerder, Sanne komt langs"
 VISIT = "kom ik dinsdag om 10:00"
 
 
-def photo_file() -> dict[str, object]:
+def photo_file() -> FilePayload:
     image = Image.new("RGB", (64, 48), (200, 40, 40))
     buffer = io.BytesIO()
     image.save(buffer, format="PNG")
@@ -135,7 +135,7 @@ async def test_conversation_reaches_every_party_live_in_order_and_as_text(
         assert await photos.get_attribute("capture") is not None
         await tenant.select_option("#category", "leak")
         await tenant.fill("#description", "Water druppelt uit het plafond")
-        await photos.set_input_files(photo_file())  # type: ignore[arg-type]
+        await photos.set_input_files(photo_file())
         await tenant.click("#report button[type=submit]")
         mine = tenant.locator("#tickets .ticket").first
         await expect(mine).to_have_attribute(

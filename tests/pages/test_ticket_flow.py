@@ -133,6 +133,9 @@ async def test_tenant_page_reconnects_after_its_hub_dies_and_shows_missed_steps(
         await expect(tenant.locator("#caretaker-status-line")).to_have_attribute(
             "data-status", "unknown"
         )
+        reports = tenant.locator('section[aria-labelledby="mine-heading"]')
+        await expect(reports).to_have_attribute("data-live", "false")
+        await expect(reports.locator(".stale-note")).to_be_visible()
         await screenshot(tenant, "tenant-phone-offline")
 
         # Meanwhile, through the other hub process, the ticket moves on.
@@ -153,6 +156,8 @@ async def test_tenant_page_reconnects_after_its_hub_dies_and_shows_missed_steps(
 
         await tenants_hub.start()
         await expect(banner).to_have_attribute("data-state", "back", timeout=WAIT_MS)
+        await expect(reports).to_have_attribute("data-live", "true")
+        await expect(reports.locator(".stale-note")).to_be_hidden()
         mine = tenant.locator(f'#tickets [data-ticket="{ticket_id}"]')
         await expect(mine).to_have_attribute(
             "data-status", "in_progress", timeout=WAIT_MS

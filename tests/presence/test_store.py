@@ -160,6 +160,7 @@ async def test_expired_caretaker_goes_offline_exactly_once_with_many_sweepers(
     async def past_deadline() -> bool:
         seconds, micros = await redis_client.time()
         deadline = await redis_client.zscore(f"{key_prefix}presence:deadlines", "w1")
+        assert deadline is not None, "w1 has no deadline"
         return seconds * 1000 + micros // 1000 > deadline
 
     await eventually(past_deadline)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -57,7 +57,7 @@ class LazyLogin(httpx.Auth):
 
     async def async_auth_flow(
         self, request: httpx.Request
-    ) -> AsyncIterator[httpx.Request]:
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         if self.token is None:
             self.token = await self.hub.token(self.user_id)
         request.headers["Authorization"] = f"Bearer {self.token}"
@@ -111,7 +111,7 @@ async def test_report_to_confirmation_seen_live_in_the_same_order(
 
     queue = (await agent.get("/api/tickets/queue")).json()
     assert tid in [t["id"] for t in queue["tickets"]]
-    steps = [
+    steps: list[tuple[Api, dict[str, Any]]] = [
         (agent, {"to": "assigned", "severity": "urgent", "note": "Spoed"}),
         (caretaker, {"to": "accepted", "expected_version": 2}),
         (caretaker, {"action": "plan", "planned_for": soon(), "note": "Morgen 9 uur"}),
@@ -128,7 +128,7 @@ async def test_report_to_confirmation_seen_live_in_the_same_order(
     assert [entry["action"] for entry in detail["timeline"]] == actions
     assert detail["status"] == "closed" and detail["version"] == 7
     for client, channel in watchers.values():
-        seen = []
+        seen: list[dict[str, Any]] = []
         while len(seen) < 7:
             frame = await client.expect(lambda f: f.get("type") == "event")
             assert frame["channel"] == channel

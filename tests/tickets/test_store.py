@@ -7,8 +7,10 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgpack
 import pytest
 from redis.asyncio import Redis
+from redis.typing import EncodableT, FieldT
 
 from hub.channels.positions import ORIGIN, parse_position
 from hub.channels.streams import Replay, Reset, read_since
@@ -18,6 +20,7 @@ from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.tickets.lifecycle import Action, Severity, Status
 from hub.tickets.model import SUMMARY_FIELDS, Move, Report
 from hub.tickets.service import TicketService
+from tests.harness import stream_entries
 from tests.tickets.conftest import (
     AGENT,
     CARETAKER,
@@ -505,15 +508,58 @@ async def test_trimmed_history_answers_reset_and_recent_history_replays(
         move = Move(Action.PLAN, planned_for=soon())
         await service.transition(CARETAKER, ticket["id"], move)
 
-    kept = await redis_client.xrange(f"{key_prefix}stream:{topic}")
+    kept = await stream_entries(redis_client, f"{key_prefix}stream:{topic}")
     assert len(kept) == 10
     assert isinstance(
         await read_since(redis_client, key_prefix, topic, parse_position(first)), Reset
     )
-    ids = [entry_id.decode() for entry_id, _ in kept]
+    ids = [entry_id for entry_id, _ in kept]
     replay = await read_since(redis_client, key_prefix, topic, parse_position(ids[4]))
     assert isinstance(replay, Replay)
     assert [e.id for e in replay.events] == ids[5:]
     # The timeline itself is never trimmed.
     detail = await service.get(TENANT, ticket["id"])
     assert len(detail["timeline"]) == 15
+
+
+async def test_history_older_than_the_age_limit_is_trimmed_and_answers_reset(
+    redis_client: Redis, key_prefix: str
+) -> None:
+    await DirectoryStore(redis_client, key_prefix).load(
+        DirectoryFile.model_validate(DIRECTORY)
+    )
+    service = make_service(redis_client, key_prefix, stream_max_age_days=15)
+    # Events of weeks ago, written with their old positions: the clock is
+    # Redis's, so age can be tested without waiting for it.
+    stream = f"{key_prefix}stream:dashboard"
+    day_ms = 86_400_000
+    now_ms = (await redis_client.time())[0] * 1000
+    old = {days: f"{now_ms - days * day_ms}-0" for days in (40, 20, 14, 7)}
+    for entry_id in old.values():
+        fields: dict[FieldT, EncodableT] = {
+            "k": "created",
+            "d": msgpack.packb({"seeded": True}),
+        }
+        await redis_client.xadd(stream, fields, id=entry_id)
+
+    ticket, _ = await service.create(TENANT, LEAK)
+
+    kept = [entry_id for entry_id, _ in await stream_entries(redis_client, stream)]
+    assert kept[:2] == [old[14], old[7]] and len(kept) == 3
+    assert (await redis_client.get(f"{key_prefix}trimmed:dashboard")) == old[
+        20
+    ].encode()
+    for days in (40, 30):
+        # Positions older than the cut, real or not, lost history: reset.
+        since = (now_ms - days * day_ms, 5)
+        result = await read_since(redis_client, key_prefix, "dashboard", since)
+        assert result == Reset(position=kept[-1])
+    # A client that handled the newest trimmed event misses nothing.
+    replay = await read_since(
+        redis_client, key_prefix, "dashboard", parse_position(old[20])
+    )
+    assert isinstance(replay, Replay)
+    assert [e.id for e in replay.events] == kept
+    assert replay.events[-1].data["ticket"]["id"] == ticket["id"]
+    # A stream nobody writes to any more expires after the same age.
+    assert 14 * day_ms < await redis_client.pttl(stream) <= 15 * day_ms

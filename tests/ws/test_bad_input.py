@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 from typing import Any
 
 import httpx
 import msgpack
+import orjson
 import pytest
 import websockets
 
 from hub.errors import CloseCode
-from tests.conftest import RedisServer
+from tests.conftest import TIMEOUT, RedisServer
 from tests.harness import Hub, hub_settings, load_directory, running_hub
 
 
@@ -173,31 +174,71 @@ async def test_flood_is_rate_limited_then_closed_4429(hub: Hub) -> None:
     assert tenant.connection.close_code == CloseCode.TOO_SLOW
 
 
-async def test_handshake_from_foreign_origin_is_refused(hub: Hub) -> None:
+async def test_page_of_a_foreign_origin_is_closed_4403_unheard(hub: Hub) -> None:
+    # A browser shows a page no HTTP status, so the refusal is a close code
+    # that tells the page not to retry; and nothing it sends is acted on.
+    client = await hub.connect(origin="https://evil.example")
+    with contextlib.suppress(websockets.ConnectionClosed):
+        await client.connection.send(orjson.dumps({"type": "auth", "token": "x"}))
+    assert await client.closed_with() == CloseCode.FORBIDDEN
+    assert client.connection.close_reason == "origin not allowed"
+    assert hub.app.state.hub.sessions == set()
+    # The hub's own pages, and clients that send no Origin, still get in.
+    tenant = await hub.connect(origin=hub.url)
+    await tenant.send({"type": "auth", "token": await hub.token("100001")})
+    assert (await tenant.receive())["type"] == "welcome"
+
+
+async def test_handshake_with_unknown_subprotocol_is_refused_400(hub: Hub) -> None:
     with pytest.raises(websockets.InvalidStatus) as refused:
-        await hub.connect(origin="https://evil.example")  # type: ignore[arg-type]
-    assert refused.value.response.status_code == 403
-
-
-async def test_handshake_with_unknown_subprotocol_is_refused(hub: Hub) -> None:
-    with pytest.raises((websockets.InvalidStatus, websockets.InvalidHandshake)):
         await websockets.connect(hub.ws_url, subprotocols=["mqtt"])  # type: ignore[list-item]
+    response = refused.value.response
+    assert response.status_code == 400
+    error = orjson.loads(response.body)["error"]
+    assert error["code"] == "bad_request"
+    assert "homi.v1.json" in error["message"]
+
+
+async def test_handshake_while_shutting_down_is_refused_503(hub: Hub) -> None:
+    context = hub.app.state.hub
+    context.accepting = False  # what shutdown sets first
+    try:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            await hub.connect()
+    finally:
+        context.accepting = True
+    assert refused.value.response.status_code == 503
+    assert orjson.loads(refused.value.response.body)["error"]["code"] == "unavailable"
 
 
 async def test_token_expiring_while_connected_closes_4401(
     redis_server: RedisServer, key_prefix: str
 ) -> None:
     await load_directory(redis_server.url, key_prefix)
-    settings = hub_settings(redis_server.url, key_prefix, token_ttl=60)
+    ttl = 3  # seconds; the hub's timer must follow the token's real expiry
+    settings = hub_settings(redis_server.url, key_prefix, token_ttl=ttl)
     async with running_hub(settings) as hub:
-        tenant = await hub.connect("100001")
-        session = next(iter(hub.app.state.hub.sessions))
-        # Bring the expiry forward instead of waiting a minute.
-        session._expiry.cancel()
-        session._expiry = asyncio.get_running_loop().call_later(
-            0.1, session.abort, CloseCode.NOT_AUTHENTICATED, "token expired"
+        async with httpx.AsyncClient(base_url=hub.url) as http:
+            login = await http.post(
+                "/api/login", json={"username": "100001", "password": "huurder"}
+            )
+        assert login.json()["expires_in"] == ttl
+        token = login.json()["token"]
+        tenant = await hub.connect()
+        welcome = await tenant.request({"type": "auth", "token": token})
+        assert welcome["type"] == "welcome"
+        assert (await tenant.request({"type": "ping"}))["type"] == "pong"
+
+        assert await tenant.closed_with(timeout=ttl + TIMEOUT) == (
+            CloseCode.NOT_AUTHENTICATED
         )
-        assert await tenant.closed_with() == CloseCode.NOT_AUTHENTICATED
+        assert tenant.connection.close_reason == "token expired"
+
+        # The same token no longer opens a connection.
+        late = await hub.connect()
+        await late.send({"type": "auth", "token": token})
+        assert await late.closed_with() == CloseCode.NOT_AUTHENTICATED
+        assert late.connection.close_reason == "token expired"
 
 
 async def test_wrong_method_on_an_api_path_says_405_and_what_is_allowed(

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from tests.conftest import TIMEOUT, RedisServer
@@ -123,7 +124,20 @@ async def test_redis_restart_under_a_live_subscription_keeps_the_tenant_receivin
         )
         await tenant.expect(lambda f: f.get("kind") == "presence")
 
-        private_redis.restart()
+        private_redis.stop()
+
+        # While Redis is away the hub says so; liveness stays green.
+        async with httpx.AsyncClient(base_url=hub.url) as http:
+
+            async def not_ready() -> bool:
+                response = await http.get("/readyz")
+                checks = response.json()["checks"]
+                return response.status_code == 503 and checks["redis"] is False
+
+            await eventually(not_ready, timeout=TIMEOUT * 2)
+            assert (await http.get("/healthz")).status_code == 200
+
+        private_redis.start()
 
         context = hub.app.state.hub
         await eventually(lambda: context.broker.ready, timeout=TIMEOUT * 3)
@@ -142,7 +156,8 @@ async def test_redis_restart_under_a_live_subscription_keeps_the_tenant_receivin
                     "activity": "na herstart",
                 }
             )
-            return reply["type"] == "ok"
+            kind: str = reply["type"]
+            return kind == "ok"
 
         await eventually(busy_arrives, timeout=TIMEOUT * 2)
         event = await tenant.expect(

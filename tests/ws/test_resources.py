@@ -7,12 +7,13 @@ import contextlib
 import os
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
+import httpx
 import msgpack
 import psutil
 import pytest
 import redis.asyncio
-import websockets
 
 from hub.channels.streams import pubsub_channel, stream_key
 from hub.errors import CloseCode
@@ -84,8 +85,8 @@ async def test_a_thousand_refused_handshakes_leave_redis_clients_and_files_flat(
     async def refused_batch(count: int) -> None:
         for n in range(count):
             if n % 3 == 0:
-                with contextlib.suppress(websockets.InvalidStatus):
-                    await websockets.connect(hub.ws_url, origin="https://evil.example")  # type: ignore[arg-type]
+                foreign = await hub.connect(origin="https://evil.example")
+                assert await foreign.closed_with() == CloseCode.FORBIDDEN
             else:
                 client = await hub.connect()
                 await client.send({"type": "auth", "token": f"forged-{n}"})
@@ -106,13 +107,20 @@ async def test_a_thousand_refused_handshakes_leave_redis_clients_and_files_flat(
 
 class FreezableProxy:
     """A TCP proxy to Redis that can stop forwarding without closing anything:
-    the half-open connection a silently deaf listener would be stuck on."""
+    the half-open connection a silently deaf listener would be stuck on.
 
-    def __init__(self, target_port: int) -> None:
+    With `only_pubsub`, freezing stops only connections that have sent a
+    SUBSCRIBE (the broker's listener), while every other connection (PING,
+    PUBLISH, presence scripts) keeps working: the failure peer hubs had.
+    """
+
+    def __init__(self, target_port: int, *, only_pubsub: bool = False) -> None:
         self.target_port = target_port
+        self.only_pubsub = only_pubsub
         self.frozen = asyncio.Event()
         self.server: asyncio.Server | None = None
         self.port = 0
+        self.pubsub_connections = 0
 
     async def start(self) -> None:
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -124,17 +132,30 @@ class FreezableProxy:
         up_reader, up_writer = await asyncio.open_connection(
             "127.0.0.1", self.target_port
         )
+        pubsub = False
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        def swallowing() -> bool:
+            return self.frozen.is_set() and (pubsub or not self.only_pubsub)
+
+        async def pipe(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, *, upstream: bool
+        ) -> None:
+            nonlocal pubsub
             with contextlib.suppress(Exception):
                 while data := await src.read(65536):
-                    if self.frozen.is_set():
-                        continue  # swallow: the connection stays open but deaf
+                    if upstream and not pubsub and b"SUBSCRIBE" in data:
+                        pubsub = True
+                        self.pubsub_connections += 1
+                    if swallowing():
+                        continue  # the connection stays open but deaf
                     dst.write(data)
                     await dst.drain()
             dst.close()
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        await asyncio.gather(
+            pipe(reader, up_writer, upstream=True),
+            pipe(up_reader, writer, upstream=False),
+        )
 
     async def close(self) -> None:
         if self.server is not None:
@@ -152,8 +173,6 @@ async def proxy(redis_server: RedisServer) -> AsyncIterator[FreezableProxy]:
 async def test_deaf_listener_reports_not_ready_and_recovers(
     redis_server: RedisServer, key_prefix: str, proxy: FreezableProxy
 ) -> None:
-    import httpx
-
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(f"redis://127.0.0.1:{proxy.port}/0", key_prefix)
     async with (
@@ -175,9 +194,85 @@ async def test_deaf_listener_reports_not_ready_and_recovers(
         assert ready["status"] == "ready"
 
 
-async def _status(http: object, expected: int) -> dict[str, object] | None:
-    response = await http.get("/readyz")  # type: ignore[attr-defined]
-    return response.json() if response.status_code == expected else None  # type: ignore[no-any-return]
+async def _status(http: httpx.AsyncClient, expected: int) -> dict[str, Any] | None:
+    response = await http.get("/readyz")
+    if response.status_code != expected:
+        return None
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_deaf_pubsub_connection_alone_reports_not_ready_and_recovers(
+    redis_server: RedisServer, key_prefix: str
+) -> None:
+    """Only the listener's connection goes silent; PING and publishing still
+    work, so only the canary can tell. Fan-out must come back afterwards."""
+    import httpx
+
+    proxy = FreezableProxy(redis_server.port, only_pubsub=True)
+    await proxy.start()
+    await load_directory(redis_server.url, key_prefix)
+    settings = hub_settings(f"redis://127.0.0.1:{proxy.port}/0", key_prefix)
+    try:
+        async with (
+            running_hub(settings) as hub,
+            httpx.AsyncClient(base_url=hub.url) as http,
+        ):
+            tenant = await hub.connect("100001")
+            await tenant.request({"type": "subscribe", "channel": "district:noord"})
+            caretaker = await hub.connect("w1")
+            await caretaker.request(
+                {"type": "presence", "on_duty": True, "status": "available"}
+            )
+            await tenant.expect(lambda f: f.get("kind") == "presence")
+            connections_before = proxy.pubsub_connections
+
+            proxy.frozen.set()
+
+            async def only_listener_down() -> bool:
+                body = await _status(http, 503)
+                checks = body["checks"] if body else {}
+                return checks == {"accepting": True, "listener": False, "redis": True}
+
+            await eventually(
+                only_listener_down, timeout=settings.canary_timeout + TIMEOUT
+            )
+            # The rest of Redis works: the caretaker's change is stored...
+            changed = await caretaker.request(
+                {
+                    "type": "presence",
+                    "on_duty": True,
+                    "status": "busy",
+                    "activity": "tijdens de stilte",
+                }
+            )
+            assert changed["type"] == "ok"
+            # ...and the hub has already tried a fresh listener connection,
+            # which is deaf as well (its SUBSCRIBE is swallowed).
+            await eventually(
+                lambda: proxy.pubsub_connections > connections_before,
+                timeout=TIMEOUT * 2,
+            )
+            assert (await http.get("/readyz")).status_code == 503
+
+            proxy.frozen.clear()
+
+            ready = await eventually(lambda: _status(http, 200), timeout=TIMEOUT * 3)
+            assert ready["status"] == "ready"
+            # Nothing stale stays on screen: a fresh snapshot with the change
+            # made while the listener was deaf, then live events again.
+            fresh = await tenant.expect(
+                lambda f: f.get("kind") == "snapshot", timeout=TIMEOUT * 2
+            )
+            presence = fresh["data"]["caretakers"][0]["presence"]
+            assert presence["activity"] == "tijdens de stilte"
+            await caretaker.request(
+                {"type": "presence", "on_duty": True, "status": "break"}
+            )
+            live = await tenant.expect(lambda f: f.get("kind") == "presence")
+            assert live["data"]["status"] == "break"
+    finally:
+        await proxy.close()
 
 
 @pytest.mark.parametrize(
@@ -212,7 +307,7 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
         await tenant.send(
             {"type": "subscribe", "channel": "tickets:mine", "since": "0-0"}
         )
-        events = []
+        events: list[str] = []
         while len(events) < missed:
             frame = await tenant.receive()
             if frame["type"] == "event":

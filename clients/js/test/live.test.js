@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 
 import { HomiApi, HomiClient, HomiError } from '../src/index.js';
-import { FreezableRelay, TIMEOUT, TestWorld, eventually } from './support/hub.js';
+import { FreezableRelay, TIMEOUT, TestWorld, eventually, freePort } from './support/hub.js';
 
 let world;
 let hub;
@@ -225,3 +225,154 @@ test('ticket channels resume from the last position: missed steps arrive once, i
     const ids = seen.map((event) => event.id);
     assert.equal(new Set(ids).size, 3);
   });
+
+test('a ticket channel resumed from a trimmed position gets reset, and the app reloads',
+  async (t) => {
+    // The writing hub keeps only 10 events per channel, so a tenant away for
+    // 11 reports comes back to a position whose history is gone.
+    const writers = await world.startHub({ HUB_STREAM_MAX_LENGTH: '10' });
+    const tenantsHub = await world.startHub();
+    const api = new HomiApi({ baseUrl: writers.url });
+    await api.login('200001', 'huurder');
+    const report = (n) => api.post('/api/tickets', { category: 'leak',
+      description: `Melding ${n}` }, { 'Idempotency-Key': `js-trim-${Date.now()}-${n}` });
+
+    const events = [];
+    const resets = [];
+    const reloaded = [];
+    const tenant = new HomiClient({ url: tenantsHub.wsUrl, token: api.token, WebSocket,
+      backoff: { initial: 50, max: 300 } });
+    t.after(() => tenant.close());
+    tenant.on('reset', (frame) => resets.push(frame));
+    await tenant.connect();
+    const mine = tenant.subscribe('tickets:mine', {
+      onEvent: (event) => events.push(event),
+      // What an app does on reset: read the channel's data again over REST.
+      onReset: async () => reloaded.push((await api.get('/api/tickets?limit=100')).tickets),
+    });
+    await mine.ready;
+    await report(0);
+    await eventually(() => events.length === 1, TIMEOUT, 'first report');
+    const before = mine.position;
+
+    await tenantsHub.kill('SIGKILL');
+    await eventually(() => tenant.state === 'offline', TIMEOUT, 'offline');
+    for (let n = 1; n <= 11; n += 1) await report(n);
+    await tenantsHub.start();
+
+    await eventually(() => reloaded.length === 1, TIMEOUT * 2, 'reload after reset');
+    assert.equal(resets.length, 1);
+    assert.equal(resets[0].channel, 'tickets:mine');
+    assert.equal(events.length, 1, 'no replay of a trimmed history');
+    assert.equal(reloaded[0].length, 12);
+    assert.notEqual(mine.position, before, 'the reset moved the position on');
+
+    // After the reload the channel is live again from the reset position.
+    const next = await report(12);
+    await eventually(() => events.some((event) => event.data.ticket.id === next.id), TIMEOUT,
+      'live event after reset');
+    assert.equal(events.length, 2);
+  });
+
+/** A WebSocket class that counts the sockets a client opens. */
+function countingWebSocket() {
+  const counter = { opened: 0 };
+  counter.WebSocket = class extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      counter.opened += 1;
+    }
+  };
+  return counter;
+}
+
+test('a do-not-retry close from the hub (4401, no new token) stops the client for good',
+  async (t) => {
+    // 4401: a token the hub does not accept, and no new one to be had.
+    const counted = countingWebSocket();
+    const states = [];
+    const client = clientFor('100001', { token: 'forged', WebSocket: counted.WebSocket,
+      refreshToken: async () => null, random: () => 0 });
+    t.after(() => client.close());
+    client.on('state', (change) => states.push(change));
+    await assert.rejects(client.connect(), (error) => error.closeCode === 4401);
+
+    // Time for a retry: a client with the same backoff, against a port where
+    // nothing listens, starts now and retries twice (the first retry of the
+    // stopped client would have come after the shorter first delay).
+    const control = new HomiClient({ url: `ws://127.0.0.1:${await freePort()}/ws`,
+      token: 'none', WebSocket, backoff: { initial: 50, max: 500 }, random: () => 0 });
+    t.after(() => control.close());
+    const attempts = [];
+    control.on('state', ({ state, attempt }) => state === 'connecting' && attempts.push(attempt));
+    control.connect().catch(() => {});
+    await eventually(() => attempts.length >= 3, TIMEOUT, 'control retried twice');
+
+    assert.equal(counted.opened, 1, 'no second socket');
+    // The app's refresh hook was asked (offline meanwhile) and had no token.
+    assert.deepEqual(states.map((change) => change.state), ['connecting', 'offline', 'closed']);
+    assert.equal(states[1].delay, 0);
+    assert.equal(states.at(-1).code, 4401);
+    assert.equal(client.state, 'closed');
+  });
+
+test('a page of a foreign origin is closed 4403 and the client does not retry', async (t) => {
+  const counted = countingWebSocket();
+  // What a browser sends for a page of another site.
+  class ForeignPage extends counted.WebSocket {
+    constructor(url, protocols) {
+      super(url, protocols, { origin: 'https://evil.example' });
+    }
+  }
+  const states = [];
+  const client = clientFor('100001', { WebSocket: ForeignPage, random: () => 0,
+    backoff: { initial: 20, max: 40 } });
+  t.after(() => client.close());
+  client.on('state', (change) => states.push(change));
+  await assert.rejects(client.connect(), (error) => error.closeCode === 4403);
+
+  // Several retry delays go by: no second socket is opened.
+  await new Promise((resolve) => { setTimeout(resolve, 200); });
+  assert.equal(counted.opened, 1, 'no second socket');
+  assert.equal(states.at(-1).state, 'closed');
+  assert.equal(states.at(-1).code, 4403);
+});
+
+test('after the hub dies, reconnect attempts back off exponentially with jitter', async (t) => {
+  const own = await world.startHub();
+  const backoff = { initial: 40, factor: 2, max: 320, jitter: 0.5 };
+  const draws = [];
+  const values = [0.9, 0.1, 0.6, 0.3, 0.99, 0];
+  const random = () => {
+    const value = values[draws.length % values.length];
+    draws.push(value);
+    return value;
+  };
+  const counted = countingWebSocket();
+  // A token at hand: a token function asking the dead hub would fail before
+  // any socket is opened.
+  const client = new HomiClient({ url: own.wsUrl, token: await own.token('100001'),
+    WebSocket: counted.WebSocket, backoff, random });
+  t.after(() => client.close());
+  const waits = [];
+  client.on('state', (change) => change.state === 'offline' && waits.push(change));
+  await client.connect();
+
+  await own.kill('SIGKILL');
+  await eventually(() => waits.length >= 6, TIMEOUT * 2, 'six attempts to reconnect');
+  // Every wait was followed by a real attempt: one socket per wait, plus the first.
+  await eventually(() => counted.opened >= 6, TIMEOUT, 'sockets opened');
+
+  const ceilings = [40, 80, 160, 320, 320, 320];
+  waits.slice(0, 6).forEach(({ delay, attempt }, k) => {
+    assert.equal(attempt, k + 1);
+    const ceiling = ceilings[k];
+    assert.ok(delay <= ceiling && delay >= ceiling * (1 - backoff.jitter),
+      `delay ${delay} of attempt ${k + 1} outside [${ceiling / 2}, ${ceiling}]`);
+    // The jitter is the drawn one: attempts of many clients spread out.
+    assert.equal(delay, Math.round(ceiling * (1 - backoff.jitter * draws[k])));
+  });
+
+  await own.start();
+  await eventually(() => client.state === 'online', TIMEOUT * 2, 'online again');
+});

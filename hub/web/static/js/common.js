@@ -235,11 +235,22 @@ export function websocketAddress() {
 
 /**
  * Show "connection lost" while the client is offline and "connected again"
- * for a few seconds after; `onLive(live)` lets the page mark its data stale.
+ * for a few seconds after. Every `[data-live-region]` of the page is marked
+ * `data-live="false"` and shows its `.stale-note` while offline, so data
+ * from before the loss is never shown as live; `onLive(live)` lets the page
+ * mark the rest of its state (a status line, map markers) as well.
  */
 export function attachConnectionBanner(client, banner, onLive = () => {}) {
   let hideTimer = null;
   let lostOnce = false;
+  const live = (isLive) => {
+    for (const region of document.querySelectorAll('[data-live-region]')) {
+      region.dataset.live = String(isLive);
+      const note = region.querySelector('.stale-note');
+      if (note) note.hidden = isLive;
+    }
+    onLive(isLive);
+  };
   const render = (key, kind) => {
     clearTimeout(hideTimer);
     banner.dataset.state = kind;
@@ -250,16 +261,16 @@ export function attachConnectionBanner(client, banner, onLive = () => {}) {
     if (state === 'offline' || (state === 'connecting' && lostOnce)) {
       if (!lostOnce || banner.dataset.state !== 'lost') render('connection.lost', 'lost');
       lostOnce = true;
-      onLive(false);
+      live(false);
     } else if (state === 'online') {
-      onLive(true);
+      live(true);
       if (lostOnce) {
         render('connection.back', 'back');
         hideTimer = setTimeout(() => { banner.hidden = true; }, 6000);
       }
     } else if (state === 'closed') {
       render('connection.closed', 'lost');
-      onLive(false);
+      live(false);
     }
   });
 }

@@ -11,6 +11,7 @@ import {
   presenceWords, randomId, say, setUpLanguageSwitch, setUpLogin, t, translatePage,
 } from './common.js';
 import { ConversationShelf } from './conversation.js';
+import { setUpFaq } from './faq.js';
 import {
   FINAL_STATUSES, TicketBook, categoryText, failureText, keepDrafts, postTransition, statusBadge,
   timelineList,
@@ -123,6 +124,7 @@ async function start({ api, client, user }) {
   });
 
   setUpReportForm(api);
+  setUpFaq({ root: $('faq'), api });
   onLanguageChange(() => {
     fillCategories();
     renderCaretaker();
