@@ -44,7 +44,7 @@ from hub.api import tickets as tickets_api
 from hub.api.common import JSONResponse, error_response
 from hub.auth.tokens import TokenSigner
 from hub.channels.broker import Broker
-from hub.channels.codec import SUBPROTOCOLS, choose_codec
+from hub.channels.codec import SUBPROTOCOLS, Codec, choose_codec
 from hub.config import Settings
 from hub.context import HubContext
 from hub.directory.store import DirectoryStore
@@ -56,6 +56,7 @@ from hub.presence.store import PresenceStore, Sweeper
 from hub.redis_server import EmbeddedRedis, start_embedded_redis
 from hub.tickets.conversation import Conversation
 from hub.tickets.service import TicketService
+from hub.ws.server_protocol import SEND_FRAMES
 from hub.ws.session import Session
 
 logger = logging.getLogger("hub")
@@ -100,18 +101,24 @@ async def refuse_handshake(websocket: WebSocket, error: HubError) -> None:
     await websocket.send_denial_response(error_response(error))
 
 
-async def websocket_endpoint(
-    hub: HubContext, websocket: WebSocket, receive: Receive, send: Send
-) -> None:
+async def websocket_handshake(
+    hub: HubContext, scope: Scope, receive: Receive, send: Send
+) -> Codec | None:
+    """Accept the websocket, or refuse it; the codec it will speak if accepted.
+
+    The Starlette `WebSocket` lives only for the handshake: a session keeps
+    the raw ASGI callables and nothing that holds the request's headers.
+    """
+    websocket = WebSocket(scope, receive, send)
     if not hub.accepting:
         await refuse_handshake(websocket, Unavailable("the hub is shutting down"))
-        return
+        return None
     offered = list(websocket.scope.get("subprotocols", []))
     codec = choose_codec(offered)
     if codec is None:
         spoken = ", ".join(SUBPROTOCOLS)
         await refuse_handshake(websocket, BadRequest(f"speak one of: {spoken}"))
-        return
+        return None
     subprotocol = codec.subprotocol if offered else None
     if not origin_allowed(hub.settings, websocket):
         # Cross-site websocket hijacking: a page of another site must never
@@ -123,9 +130,9 @@ async def websocket_endpoint(
         await websocket.close(
             code=int(CloseCode.FORBIDDEN), reason="origin not allowed"
         )
-        return
+        return None
     await websocket.accept(subprotocol=subprotocol)
-    await Session(hub, websocket, codec, receive, send).run()
+    return codec
 
 
 class HubApp:
@@ -139,8 +146,10 @@ class HubApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket" and scope["path"] == "/ws":
             hub: HubContext = self.state.hub
-            websocket = WebSocket(scope, receive, send)
-            await websocket_endpoint(hub, websocket, receive, send)
+            codec = await websocket_handshake(hub, scope, receive, send)
+            if codec is not None:
+                at_once = SEND_FRAMES in (scope.get("extensions") or {})
+                await Session(hub, codec, receive, send, frames_at_once=at_once).run()
         else:
             await self.starlette(scope, receive, send)
 

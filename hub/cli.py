@@ -90,8 +90,11 @@ def uvicorn_config(app: Any, settings: Settings, **overrides: Any) -> Any:
     """The uvicorn settings the hub runs with (shared by serve, demo and tests)."""
     import uvicorn
 
+    from hub.ws.server_protocol import LeanWebSocketProtocol
+
     options: dict[str, Any] = {
-        "ws": "websockets-sansio",
+        # uvicorn's websockets-sansio, less what it keeps after the handshake.
+        "ws": LeanWebSocketProtocol,
         "ws_max_size": settings.max_frame_bytes,
         # Compression would make every frame cost a deflate per connection,
         # undoing "encode once, send the same bytes to everyone".

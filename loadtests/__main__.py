@@ -28,7 +28,12 @@ from loadtests.runner import Runner, Scenario
 from loadtests.servers import HUB_ENV_FOR_FANOUT, ROOT, SERVERS
 
 RESULTS = ROOT / "loadtests" / "results"
-ALL_SERVERS = ",".join(SERVERS)
+PUBLISHED = ROOT / "docs" / "benchmarks"
+"""Where `--publish` copies a run's report: committed, so docs can cite it."""
+DISTRICT_STATUS_EVERY = 10
+DISTRICT_TICKET_RATE = 10.0
+ALL_SERVERS = ",".join(name for name in SERVERS if not name.startswith("hub-"))
+"""The default: the hub and its peers, not the hub's variants."""
 
 
 def raise_open_files_limit() -> None:
@@ -46,6 +51,15 @@ def default_suite(servers: list[str]) -> list[Scenario]:
         Scenario(
             "fanout-5000", "fanout", 5000, python_light, rates=[2, 4], probe_rounds=100
         ),
+        Scenario(
+            "district-1000",
+            "district",
+            1000,
+            [s for s in servers if s in ("hub", "baseline")],
+            rates=[10, 20],
+            status_every=DISTRICT_STATUS_EVERY,
+            ticket_rate=DISTRICT_TICKET_RATE,
+        ),
         Scenario("idle-10000", "idle", 10_000, servers, probe_rounds=200),
     ]
 
@@ -55,6 +69,7 @@ def execute(
     out: Path | None,
     pin: bool,
     measure: Callable[[Runner], list[dict[str, Any]]] | None = None,
+    publish: Path | None = None,
 ) -> Path:
     """Run the scenarios (or `measure`, given the runner) and write the report."""
     raise_open_files_limit()
@@ -76,9 +91,27 @@ def execute(
     report["results"] = measure(runner) if measure else runner.run(scenarios)
     report["seconds"] = round(time.monotonic() - started, 1)
     files = reporting.write(out_dir, report)
-    for path in files:
-        click.echo(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+    if publish is not None:
+        files += reporting.publish(out_dir, publish)
+    echo_paths(files)
     return out_dir
+
+
+def echo_paths(paths: list[Path]) -> None:
+    for path in paths:
+        click.echo(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path))
+
+
+publish_option = click.option(
+    "--publish",
+    "publish",
+    type=click.Path(file_okay=False, path_type=Path),
+    is_flag=False,
+    flag_value=PUBLISHED,
+    default=None,
+    help="Also copy report.md, report.json and the plots to DIR/<run>/ "
+    "(alone: docs/benchmarks/<run>/, committed, for the docs to cite).",
+)
 
 
 def parse_list(value: str) -> list[str]:
@@ -89,7 +122,7 @@ def check_servers(names: list[str]) -> list[str]:
     unknown = [n for n in names if n not in SERVERS]
     if unknown:
         raise click.BadParameter(
-            f"unknown: {', '.join(unknown)} (known: {ALL_SERVERS})"
+            f"unknown: {', '.join(unknown)} (known: {', '.join(SERVERS)})"
         )
     return names
 
@@ -108,17 +141,37 @@ def main() -> None:
     show_default=True,
     help="Server on core 0, generator and Redis on the others.",
 )
-def suite(servers: str, out: Path | None, pin: bool) -> None:
-    """The default suite: fan-out at 1,000 and 5,000 subscribers, idle 10,000."""
-    execute(default_suite(check_servers(parse_list(servers))), out, pin)
+@publish_option
+def suite(servers: str, out: Path | None, pin: bool, publish: Path | None) -> None:
+    """The default suite: fan-out at 1,000 and 5,000 subscribers, the district
+    at 1,000, idle 10,000."""
+    execute(
+        default_suite(check_servers(parse_list(servers))), out, pin, publish=publish
+    )
 
 
 @main.command()
 @click.option(
     "--profile",
-    type=click.Choice(["fanout", "idle"]),
+    type=click.Choice(["fanout", "district", "idle"]),
     default="fanout",
     show_default=True,
+    help="district: fan-out plus caretaker status changes and, on the hub, a "
+    "stream of reports and transitions over REST.",
+)
+@click.option(
+    "--status-every",
+    type=click.IntRange(0),
+    default=None,
+    help="A status change after every N locations per caretaker "
+    f"[default: {DISTRICT_STATUS_EVERY} for district, else 0].",
+)
+@click.option(
+    "--ticket-rate",
+    type=click.FloatRange(0),
+    default=None,
+    help="Reports and transitions per second during each step, hub only "
+    f"[default: {DISTRICT_TICKET_RATE:g} for district, else 0].",
 )
 @click.option("--subscribers", default=1000, show_default=True, type=click.IntRange(1))
 @click.option(
@@ -144,10 +197,19 @@ def suite(servers: str, out: Path | None, pin: bool) -> None:
 @click.option(
     "--name", default="", help="Scenario name (default: profile-subscribers)."
 )
+@click.option(
+    "--half-saturation/--no-half-saturation",
+    default=True,
+    show_default=True,
+    help="After the steps, measure (or pick) the step at half the saturation rate.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
+@publish_option
 def run(
     profile: str,
+    status_every: int | None,
+    ticket_rate: float | None,
     subscribers: int,
     rates: str,
     duration: float,
@@ -158,32 +220,45 @@ def run(
     deflate: bool,
     probe_rounds: int,
     name: str,
+    half_saturation: bool,
     out: Path | None,
     pin: bool,
+    publish: Path | None,
 ) -> None:
     """One scenario on the chosen servers."""
+    district = profile == "district"
     scenario = Scenario(
         name=name or f"{profile}-{subscribers}{'-deflate' if deflate else ''}",
         profile=profile,
         subscribers=subscribers,
         servers=check_servers(parse_list(servers)),
-        rates=[float(r) for r in parse_list(rates)] if profile == "fanout" else [],
+        rates=[float(r) for r in parse_list(rates)] if profile != "idle" else [],
         duration=duration,
         drain=drain,
         publishers=publishers,
         workers=workers,
         probe_rounds=probe_rounds,
         deflate=deflate,
+        half_saturation=half_saturation,
+        status_every=status_every
+        if status_every is not None
+        else (DISTRICT_STATUS_EVERY if district else 0),
+        ticket_rate=ticket_rate
+        if ticket_rate is not None
+        else (DISTRICT_TICKET_RATE if district else 0.0),
     )
-    execute([scenario], out, pin)
+    execute([scenario], out, pin, publish=publish)
 
 
 @main.command("report")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-def report_command(folder: Path) -> None:
+@publish_option
+def report_command(folder: Path, publish: Path | None) -> None:
     """Write report.md and the plots again from FOLDER/report.json."""
-    for path in reporting.write(folder, reporting.load(folder)):
-        click.echo(str(path))
+    files = reporting.write(folder, reporting.load(folder))
+    if publish is not None:
+        files += reporting.publish(folder, publish)
+    echo_paths(files)
 
 
 @main.command()
@@ -232,8 +307,15 @@ def profile(subscribers: int, rate: float, duration: float, out: Path | None) ->
     type=click.IntRange(0),
     help="HUB_SEND_QUEUE_FRAMES for the hub; 0 keeps the hub's default.",
 )
+@click.option(
+    "--servers",
+    default="hub",
+    show_default=True,
+    help="The hub, or its variants on other websocket implementations (hub-*).",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
+@publish_option
 def tickets(
     tenants: int,
     transitions: int,
@@ -241,8 +323,10 @@ def tickets(
     resume_events: int,
     resume_rounds: int,
     send_queue_frames: int,
+    servers: str,
     out: Path | None,
     pin: bool,
+    publish: Path | None,
 ) -> None:
     """Ticket transitions over REST, their events on the websocket, and resume."""
     from loadtests.tickets import TicketScenario, measure_tickets
@@ -257,10 +341,14 @@ def tickets(
         send_queue_frames=send_queue_frames,
     )
 
-    def measure(runner: Runner) -> list[dict[str, Any]]:
-        return [measure_tickets(runner.out_dir, scenario, pin)]
+    names = check_servers(parse_list(servers))
+    if any(not SERVERS[name].is_hub for name in names):
+        raise click.BadParameter("only the hub and its hub-* variants have tickets")
 
-    execute([], out, pin, measure)
+    def measure(runner: Runner) -> list[dict[str, Any]]:
+        return [measure_tickets(runner.out_dir, scenario, pin, name) for name in names]
+
+    execute([], out, pin, measure, publish=publish)
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ def profile_hub(
         rates=[rate],
         duration=duration,
         probe_rounds=10,
+        half_saturation=False,  # one step, one profile
     )
     [result] = runner.run([scenario])
     step = (result.get("steps") or [{}])[0]

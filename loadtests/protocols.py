@@ -3,7 +3,8 @@
 Three dialects, one generator:
 
 * ``homi``: the hub's v1 contract (`docs/protocol.md`): auth, subscribe to
-  ``district:<id>``, caretakers send presence then location frames.
+  ``district:<id>``, caretakers send presence then location frames, and in
+  the district profile a presence frame with a new status now and then.
 * ``plain``: the JSON frames of the bare Starlette baseline and the Django
   Channels peer: subscribe, unsubscribe, publish; events come back in the
   hub's event shape, so the subscriber parses the same fields.
@@ -36,6 +37,13 @@ EIO_OPEN, EIO_PING, EIO_PONG, EIO_MESSAGE = "0", "2", "3", "4"
 SIO_CONNECT, SIO_EVENT, SIO_ACK = "0", "2", "3"
 
 PONG = "3"
+
+
+DISTRICT_AGENT = "agent0"
+"""The agent who assigns the district profile's tickets."""
+
+STATUS_CYCLE = ("busy", "available", "break", "available")
+"""The statuses a caretaker goes through in the district profile, in turn."""
 
 
 def caretaker_id(publisher: int) -> str:
@@ -102,6 +110,14 @@ class Dialect:
     def publish(self, channel: str, data: dict[str, Any]) -> str:
         raise NotImplementedError
 
+    def status(self, channel: str, publisher: int, status: str) -> str:
+        """A caretaker's status change (the district profile); peers carry it
+        as one more published message with no `ts`, so it costs them the same
+        fan-out without being counted as a location."""
+        return self.publish(
+            channel, {"caretaker_id": caretaker_id(publisher), "status": status}
+        )
+
     def event(self, raw: str | bytes) -> tuple[int, int] | None:
         """(publisher, ts) when `raw` is a location event, else None."""
         raise NotImplementedError
@@ -147,6 +163,11 @@ class HomiDialect(Dialect):
     def is_unsubscribed(self, raw: str) -> bool:
         return _has_type("unsubscribed")(raw)
 
+    def status(self, channel: str, publisher: int, status: str) -> str:
+        # The hub stores it and tells the district (a presence event).
+        frame = {"type": "presence", "on_duty": True, "status": status}
+        return orjson.dumps(frame).decode()
+
     def publish(self, channel: str, data: dict[str, Any]) -> str:
         # The hub knows the caretaker from the token and the district from
         # the directory; the frame carries only the fix.
@@ -174,6 +195,7 @@ class PlainDialect(HomiDialect):
 
     name = "plain"
     subprotocols = ()
+    status = Dialect.status
 
     def open_steps(self, user: str, token: str, *, caretaker: bool) -> list[Any]:
         return []

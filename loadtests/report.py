@@ -92,6 +92,19 @@ def write(out_dir: Path, report: dict[str, Any]) -> list[Path]:
     return files + plots
 
 
+def publish(out_dir: Path, docs_root: Path) -> list[Path]:
+    """Copy a run's report (report.md, report.json, the plots) to
+    `docs_root/<run id>/`, a committed folder the docs can cite; results/ is
+    not committed, and the servers' logs stay there."""
+    target = docs_root / out_dir.name
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for source in sorted(out_dir.iterdir()):
+        if source.name in ("report.md", "report.json") or source.suffix == ".png":
+            copied.append(Path(shutil.copy2(source, target / source.name)))
+    return copied
+
+
 # -- Markdown ---------------------------------------------------------------
 
 
@@ -148,6 +161,7 @@ def summary_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 ),
                 "idle_kib": memory.get("idle_kib_per_connection"),
                 "idle_ratio": _ratio(memory.get("idle_kib_per_connection"), base_mem),
+                "busy_kib": memory.get("busy_kib_per_connection"),
                 "subscribe_p99_ms": probe.get("p99_ms"),
             }
         )
@@ -174,7 +188,9 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
             "*Clean* means everything delivered, nothing duplicated or reordered, "
             "p99 under 100 ms; µs/delivery is the server process's CPU time over the "
             "deliveries of its highest clean step. A rate marked ≥ was clean at the "
-            "highest rate offered: the server may hold more. *Server starved* is the "
+            "highest rate offered: the server may hold more. *Busy KiB/conn* is the "
+            "server's peak RSS during the steps, less its RSS before connecting, "
+            "over the connections. *Server starved* is the "
             "share of the step the server was runnable but waiting for a core (other "
             "load on a shared machine): where it is high, latency is the machine's.",
             "",
@@ -183,7 +199,10 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         first = results[0]
         lines += [f"## {scenario}", ""]
         if first["profile"] == "tickets":
-            lines += ticket_lines(first)
+            for result in results:
+                if len(results) > 1:
+                    lines += [f"### {result['label']}", ""]
+                lines += ticket_lines(result)
             continue
         settings = first["settings"]
         lines += [
@@ -197,8 +216,8 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         lines += [
             "| server | clean msgs/s | clean deliveries/s | x base "
             "| µs/delivery | x base "
-            "| idle KiB/conn | x base | subscribe p99 | status |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+            "| idle KiB/conn | x base | busy KiB/conn | subscribe p99 | status |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         ]
         for row in summary_rows(results):
             bound = "≥ " if row["lower_bound"] else ""
@@ -208,9 +227,11 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
                 f"| {row['rate_ratio']} "
                 f"| {_num(row['us_per_delivery'])} | {row['us_ratio']} "
                 f"| {_num(row['idle_kib'])} | {row['idle_ratio']} "
+                f"| {_num(row['busy_kib'])} "
                 f"| {_num(row['subscribe_p99_ms'], 2)} ms | {row['status']} |"
             )
         lines.append("")
+        lines += half_saturation_lines(results)
         for result in results:
             if result.get("steps"):
                 lines += step_table(result)
@@ -219,6 +240,43 @@ def markdown(report: dict[str, Any], plots: list[str]) -> str:
         ]
         lines.append("")
     return "\n".join(lines)
+
+
+def half_saturation_lines(results: list[dict[str, Any]]) -> list[str]:
+    """The target at half the saturation rate: p99 under 50 ms, nothing lost,
+    duplicated or reordered."""
+    runs = [r for r in results if "half_saturation" in r]
+    if not runs:
+        return []
+    lines = [
+        "At half the saturation rate (target: p99 under 50 ms, nothing lost, "
+        "duplicated or reordered). A saturation rate marked ≥ was clean at the "
+        "highest rate offered, so its half is at most the true half.",
+        "",
+        "| server | saturation msgs/s | half msgs/s | measured in | p50 ms "
+        "| p99 ms | lost | dup | reord | server starved | load | verdict |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for result in runs:
+        half = result["half_saturation"]
+        if half is None:
+            lines.append(
+                f"| {result['label']} | none | - | - | - | - | - | - | - | - | - "
+                "| no clean step, so no saturation point |"
+            )
+            continue
+        bound = "≥ " if half["saturation_lower_bound"] else ""
+        verdict = "met" if half["met"] else "**not met**"
+        lines.append(
+            f"| {result['label']} | {bound}{half['saturation_rate']:g} "
+            f"| {half['rate']:g} | {half['measured_in']} "
+            f"| {_num(half['p50_ms'], 2)} | {_num(half['p99_ms'], 2)} "
+            f"| {half['lost']:,} | {half['duplicated']:,} | {half['reordered']:,} "
+            f"| {_pct(half.get('server_wait_share'))} "
+            f"| {_num(half.get('load_average'))} | {verdict} |"
+        )
+    lines.append("")
+    return lines
 
 
 def step_table(result: dict[str, Any]) -> list[str]:
@@ -258,6 +316,38 @@ def step_table(result: dict[str, Any]) -> list[str]:
             f"| {_pct(step.get('server_wait_share'))} "
             f"| {_num(step.get('load_average'))} "
             f"| {bottleneck} |"
+        )
+    lines.append("")
+    return lines + district_lines(result)
+
+
+def district_lines(result: dict[str, Any]) -> list[str]:
+    """What the district profile played beside the locations, per step."""
+    steps = [
+        s
+        for s in result["steps"]
+        if "skipped" not in s and (s.get("statuses_sent") or s.get("tickets"))
+    ]
+    if not steps:
+        return []
+    lines = [
+        "Beside the locations: caretaker status changes (sent, and received over "
+        "all subscribers, where every subscriber should get each one) and, on "
+        "the hub, reports and transitions over REST:",
+        "",
+        "| msgs/s | statuses sent | received | expected | REST steps | refused "
+        "| REST p50 ms | REST p99 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for step in steps:
+        tickets = step.get("tickets") or {}
+        rest = tickets.get("rest") or {}
+        expected = step["statuses_sent"] * result["connect"]["connected"]
+        lines.append(
+            f"| {step['rate']:g} | {step['statuses_sent']:,} "
+            f"| {step['status_frames_received']:,} | {expected:,} "
+            f"| {_num(tickets.get('made'))} | {_num(tickets.get('refused'))} "
+            f"| {_num(rest.get('p50_ms'), 2)} | {_num(rest.get('p99_ms'), 2)} |"
         )
     lines.append("")
     return lines
@@ -339,8 +429,14 @@ def ticket_lines(result: dict[str, Any]) -> list[str]:
         f"Resume: {settings['resume_events']:,} missed events, "
         f"{len(resume['rounds'])} rounds, {resume['exact_rounds']} exact "
         "(every missed event once, in order, nothing else). "
-        f"Subscribe → all events: p50 {_num(resume['all_events']['p50_ms'])} ms, "
+        f"Subscribe → all events (exact rounds): "
+        f"p50 {_num(resume['all_events']['p50_ms'])} ms, "
+        f"p95 {_num(resume['all_events']['p95_ms'])} ms, "
+        f"p99 {_num(resume['all_events']['p99_ms'])} ms, "
         f"max {_num(resume['all_events']['max_ms'])} ms; "
+        f"{_under(resume['rounds'], RESUME_TARGET_MS)} of {len(resume['rounds'])} "
+        f"rounds exact and under {RESUME_TARGET_MS:g} ms; "
+        f"server CPU per round: p50 {_num(_median(resume['rounds']))} ms; "
         f"subscribe → `subscribed`: p50 {_num(resume['subscribed']['p50_ms'])} ms.",
         "",
         "| round | missed | received | missing | dup | foreign | in order | closed "
@@ -357,6 +453,26 @@ def ticket_lines(result: dict[str, Any]) -> list[str]:
         )
     lines.append("")
     return lines
+
+
+RESUME_TARGET_MS = 100.0
+
+
+def _median(rounds: list[dict[str, Any]]) -> float | None:
+    values = sorted(
+        one["server_cpu_ms"] for one in rounds if one["server_cpu_ms"] is not None
+    )
+    return values[len(values) // 2] if values else None
+
+
+def _under(rounds: list[dict[str, Any]], limit_ms: float) -> int:
+    return sum(
+        1
+        for one in rounds
+        if one["exact"]
+        and one["all_events_ms"] is not None
+        and one["all_events_ms"] < limit_ms
+    )
 
 
 # -- plots ------------------------------------------------------------------

@@ -41,6 +41,11 @@ class ServerSpec:
     env: Callable[[str], dict[str, str]] = field(default=lambda url: {})
     ready_path: str = "/healthz"
 
+    @property
+    def is_hub(self) -> bool:
+        """The hub itself, on whichever websocket implementation."""
+        return self.dialect == "homi"
+
     def available(self) -> str | None:
         """None when this server can run here, else why not."""
         if self.name == "node":
@@ -50,6 +55,12 @@ class ServerSpec:
                 return f"run `npm ci` in {NODE_PEER.relative_to(ROOT)}"
             return None
         module = {"socketio": "socketio", "channels": "channels_redis"}.get(self.name)
+        if self.name == "hub-main":
+            checkout = os.environ.get("HUB_MAIN_CHECKOUT", "")
+            if not checkout or not (Path(checkout) / "hub" / "cli.py").is_file():
+                return "set HUB_MAIN_CHECKOUT to a checkout of the hub (git worktree)"
+        if self.name == "hub-wsproto":
+            module = "wsproto"
         if module is not None:
             import importlib.util
 
@@ -74,6 +85,19 @@ def _uvicorn(target: str) -> Callable[[int], list[str]]:
             "--log-level",
             "warning",
             "--no-access-log",
+        ]
+
+    return argv
+
+
+def _hub_on(implementation: str) -> Callable[[int], list[str]]:
+    def argv(port: int) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "loadtests.peers.hub_ws",
+            implementation,
+            str(port),
         ]
 
     return argv
@@ -113,6 +137,37 @@ SERVERS: dict[str, ServerSpec] = {
             "127.0.0.1",
             "--port",
             str(port),
+        ],
+        ready_path="/readyz",
+    ),
+    # The hub on uvicorn's other websocket implementations, for side-by-side
+    # memory figures (`loadtests.peers.hub_ws`); not in the default suite.
+    **{
+        f"hub-{short}": ServerSpec(
+            name=f"hub-{short}",
+            dialect="homi",
+            label=f"Homi hub on uvicorn's {implementation}",
+            argv=_hub_on(implementation),
+            ready_path="/readyz",
+        )
+        for short, implementation in (
+            ("sansio", "websockets-sansio"),
+            ("wsproto", "wsproto"),
+            ("websockets", "websockets"),
+        )
+    },
+    # The hub from another checkout (HUB_MAIN_CHECKOUT, say a worktree of
+    # main), to measure a change beside the code before it in the same run.
+    "hub-main": ServerSpec(
+        name="hub-main",
+        dialect="homi",
+        label="Homi hub, main before this round",
+        argv=lambda port: [
+            sys.executable,
+            "-c",
+            "import os, sys; sys.path.insert(0, os.environ['HUB_MAIN_CHECKOUT']); "
+            "from hub.cli import main; "
+            f"main(['serve', '--host', '127.0.0.1', '--port', '{port}'])",
         ],
         ready_path="/readyz",
     ),

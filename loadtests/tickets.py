@@ -46,6 +46,7 @@ from loadtests.runner import (
     CpuClock,
     Progress,
     load_directory,
+    on_cpu_seconds,
     run_queue_seconds,
     write_directory,
 )
@@ -483,14 +484,15 @@ class TicketBench:
         missed = set(self.rest.sent) - before
 
         client = self.client(PROBE_TENANT)
-        cpu_start = self.clock.read()
+        server_pid = self.clock.pids["server"]
+        cpu_start = on_cpu_seconds(server_pid)
         try:
             receipts, subscribed, closed = await self.catch_up(
                 client, since, len(missed)
             )
         finally:
             await client.close()
-        cpu_end = self.clock.read()
+        cpu_end = on_cpu_seconds(server_pid)
 
         replay = check_replay(since, missed, receipts)
         done = receipts[-1].at if len(receipts) >= len(missed) and receipts else None
@@ -501,7 +503,7 @@ class TicketBench:
             "closed": closed,
             "subscribed_ms": subscribed,
             "all_events_ms": done * 1000.0 if done is not None else None,
-            "server_cpu_ms": (cpu_end["server"] - cpu_start["server"]) * 1000.0,
+            "server_cpu_ms": (cpu_end - cpu_start) * 1000.0,
         }
         # After a failed round start the next from the newest position, so
         # that each round misses exactly `resume_events` events again.
@@ -555,12 +557,13 @@ class TicketBench:
 
 
 def measure_tickets(
-    out_dir: Path, scenario: TicketScenario, pin: bool
+    out_dir: Path, scenario: TicketScenario, pin: bool, server_name: str = "hub"
 ) -> dict[str, Any]:
-    """Start Redis and the hub, run the bench in this process, stop both."""
+    """Start Redis and the hub (or one of its `hub-*` variants), run the bench
+    in this process, stop both."""
     cores = Cores.plan(pin)
     out_dir.mkdir(parents=True, exist_ok=True)
-    spec = SERVERS["hub"]
+    spec = SERVERS[server_name]
     base: dict[str, Any] = {
         "scenario": scenario.name,
         "profile": "tickets",
@@ -587,7 +590,7 @@ def measure_tickets(
         }
 
         server = RunningServer(
-            spec, env, cores.server, out_dir / f"hub-{scenario.name}.log"
+            spec, env, cores.server, out_dir / f"{spec.name}-{scenario.name}.log"
         )
         server.wait_ready()
         if cores.generator:

@@ -29,7 +29,9 @@ from websockets.exceptions import ConnectionClosed
 
 from loadtests.protocols import (
     DIALECTS,
+    DISTRICT_AGENT,
     PROBE_TENANT,
+    STATUS_CYCLE,
     Dialect,
     caretaker_id,
     location_data,
@@ -40,6 +42,13 @@ from loadtests.stats import Histogram, Schedule, StepAccount
 CONNECT_CONCURRENCY = 32
 OPEN_TIMEOUT = 30.0
 REPLY_TIMEOUT = 10.0
+TICKET_STEPS: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("agent", "assigned", {"severity": "normal"}),
+    ("caretaker", "accepted", {}),
+    ("caretaker", "in_progress", {}),
+    ("caretaker", "resolved", {}),
+)
+"""After the tenant's report, what the district profile does with each ticket."""
 
 
 def raise_open_files_limit() -> None:
@@ -129,6 +138,8 @@ class Worker:
         self.closed: dict[str, int] = {}
         self.errors: list[str] = []
         self.error_frames = 0
+        self.other_frames = 0
+        """Frames neither location events nor answers: status changes, mostly."""
         self._signer: Any = None
         if config.get("secret"):
             # Minting tokens with the hub's key stands in for 10,000 logins,
@@ -195,6 +206,8 @@ class Worker:
                         await ws.send(reply)
                     elif dialect.is_error(raw):
                         self.error_frames += 1
+                    else:
+                        self.other_frames += 1
                     continue
                 self.received_total += 1
                 account = self.account
@@ -236,6 +249,7 @@ class Worker:
         end = (schedule.end_ms() / 1000.0) + command["drain"]
         if self.role == "subscribers":
             self.account = StepAccount(schedule, len(self.clients))
+            others_before = self.other_frames
             alive = sum(
                 1 for c in self.clients if c.ws is not None and c.ws.close_code is None
             )
@@ -246,22 +260,34 @@ class Worker:
                 "alive_at_start": alive,
                 "closed": self.closed,
                 "error_frames": self.error_frames,
+                "other_frames": self.other_frames - others_before,
             }
-        sent, lag = await self.publish(schedule)
+        tickets: dict[str, Any] | None = None
+        if self.config.get("ticket_rate"):
+            (sent, statuses, lag), tickets = await asyncio.gather(
+                self.publish(schedule), self.ticket_stream(schedule)
+            )
+        else:
+            sent, statuses, lag = await self.publish(schedule)
         await asyncio.sleep(max(0.0, end - time.time()))
         return {
             "sent": sent,
+            "statuses_sent": statuses,
+            "tickets": tickets,
             "lag": lag.to_json(),
             "error_frames": self.error_frames,
             "closed": self.closed,
         }
 
-    async def publish(self, schedule: Schedule) -> tuple[int, Histogram]:
+    async def publish(self, schedule: Schedule) -> tuple[int, int, Histogram]:
+        """Send every location of the step on time; with ``status_every``, a
+        status change after every that many locations. (sent, statuses, lag)."""
         lag = Histogram()
-        sent = 0
+        sent = statuses = 0
+        status_every = int(self.config.get("status_every") or 0)
 
         async def run(publisher: int, client: Client) -> None:
-            nonlocal sent
+            nonlocal sent, statuses
             if client.ws is None:
                 return
             for index in range(schedule.count(publisher)):
@@ -276,12 +302,84 @@ class Worker:
                 lag.add(time.time() * 1000.0 - at_ms)
                 try:
                     await client.ws.send(frame)
+                    sent += 1
+                    if status_every and (index + 1) % status_every == 0:
+                        turn = (index + 1) // status_every % len(STATUS_CYCLE)
+                        await client.ws.send(
+                            client.dialect.status(
+                                self.channel, publisher, STATUS_CYCLE[turn]
+                            )
+                        )
+                        statuses += 1
                 except ConnectionClosed:
                     return
-                sent += 1
 
         await asyncio.gather(*(run(p, c) for p, c in enumerate(self.clients)))
-        return sent, lag
+        return sent, statuses, lag
+
+    async def ticket_stream(self, schedule: Schedule) -> dict[str, Any]:
+        """The district's reports and transitions over the hub's REST API, one
+        request at a time at ``ticket_rate`` requests a second, during the step:
+        a tenant reports, the agent assigns, the caretaker works it through."""
+        import httpx
+
+        assert self._signer is not None
+        rate = float(self.config["ticket_rate"])
+        users = {
+            "tenant": tenant_id(0),
+            "agent": DISTRICT_AGENT,
+            "caretaker": caretaker_id(0),
+        }
+        headers = {
+            role: {"Authorization": f"Bearer {self._signer.issue(user, role)}"}
+            for role, user in users.items()
+        }
+        answered = Histogram()
+        made, refused = 0, 0
+        ticket: str | None = None
+        turn = 0
+        base = self.config["url"].replace("ws://", "http://")
+        end_s = schedule.end_ms() / 1000.0
+        async with httpx.AsyncClient(base_url=base, timeout=10.0) as http:
+            for index in range(int(schedule.duration_s * rate)):
+                at = schedule.t0_ms / 1000.0 + index / rate
+                if at >= end_s:
+                    break
+                await asyncio.sleep(max(0.0, at - time.time()))
+                if ticket is None:
+                    role, path = "tenant", "/api/tickets"
+                    body: dict[str, Any] = {
+                        "category": "leak",
+                        "description": "Lekkage onder het aanrecht",
+                    }
+                else:
+                    role, to, extra = TICKET_STEPS[turn]
+                    path, body = (
+                        f"/api/tickets/{ticket}/transitions",
+                        {
+                            "to": to,
+                            **extra,
+                        },
+                    )
+                started = time.perf_counter()
+                try:
+                    response = await http.post(path, json=body, headers=headers[role])
+                except httpx.HTTPError:
+                    refused += 1
+                    continue
+                answered.add((time.perf_counter() - started) * 1000.0)
+                if response.status_code >= 300:
+                    refused += 1
+                    ticket, turn = None, 0  # start again with a new report
+                    continue
+                made += 1
+                if ticket is None:
+                    ticket = str(response.json()["id"])
+                elif turn == len(TICKET_STEPS) - 1:
+                    ticket, turn = None, 0
+                else:
+                    turn += 1
+        return {"made": made, "refused": refused, "rest": answered.to_json()}
 
     async def tick(self) -> None:
         while True:

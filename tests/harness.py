@@ -228,15 +228,19 @@ async def running_hub(
     settings: Settings,
     ws_max_size: int | None = None,
     wrap: Callable[[Any], Any] | None = None,
+    ws: str | None = None,
 ) -> AsyncIterator[Hub]:
     """The hub app under uvicorn in this event loop, on a free port.
 
-    `wrap` puts ASGI middleware around the app (to watch what it sends).
+    `wrap` puts ASGI middleware around the app (to watch what it sends);
+    `ws` names another of uvicorn's websocket implementations than the hub's.
     """
     app = create_app(settings)
+    overrides = {"ws": ws} if ws is not None else {}
     config = uvicorn_config(
         wrap(app) if wrap else app,
         settings,
+        **overrides,
         ws_max_size=ws_max_size or settings.max_frame_bytes,
         log_level="warning",
         timeout_graceful_shutdown=TIMEOUT,

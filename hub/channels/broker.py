@@ -46,6 +46,8 @@ SUBSCRIBE_TIMEOUT = 5.0
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 5.0
 LISTEN_POLL = 1.0
+BATCH_MAX = 64
+"""Messages already read from Redis that are dispatched together at most."""
 
 REDIS_CONNECTION_ERRORS = (
     redis.exceptions.ConnectionError,
@@ -64,6 +66,9 @@ class Subscriber(Protocol):
 
     def deliver(self, frame: PreparedFrame, position: Position) -> None:
         """Take one event. Must not block: queue it and return."""
+
+    def deliver_many(self, events: list[tuple[PreparedFrame, Position]]) -> None:
+        """Take several events of one topic, in order, that arrived together."""
 
     def resync(self) -> None:
         """Messages may have been lost; fetch the current state again."""
@@ -288,14 +293,29 @@ class Broker:
             message = await pubsub.get_message(timeout=LISTEN_POLL)
             if message is None:
                 continue
-            kind = message["type"]
-            if kind == "message":
-                self._on_message()
-                self._dispatch(
-                    message["channel"][prefix_length:].decode(), message["data"]
-                )
-            elif kind == "subscribe":
-                self._on_confirmed(message["channel"][prefix_length:].decode())
+            # Take whatever else Redis has already sent, without waiting: no
+            # message is held back, and when several arrived in the same
+            # instant (a busy district, or a listener that fell behind) each
+            # subscriber gets them in one write instead of one write each.
+            batch = [message]
+            while len(batch) < BATCH_MAX:
+                more = await pubsub.get_message(timeout=0)
+                if more is None:
+                    break
+                batch.append(more)
+            arrived: list[tuple[str, bytes]] = []
+            for message in batch:
+                kind = message["type"]
+                if kind == "message":
+                    self._on_message()
+                    topic = message["channel"][prefix_length:].decode()
+                    arrived.append((topic, message["data"]))
+                elif kind == "subscribe":
+                    # Deliver what came before the confirmation first.
+                    self._dispatch_all(arrived)
+                    arrived = []
+                    self._on_confirmed(message["channel"][prefix_length:].decode())
+            self._dispatch_all(arrived)
 
     def _on_confirmed(self, topic: str) -> None:
         remaining = self._unconfirmed.get(topic, 0) - 1
@@ -310,20 +330,55 @@ class Broker:
         if confirmed is not None:
             confirmed.set()
 
-    def _dispatch(self, topic: str, payload: bytes) -> None:
+    def _dispatch_all(self, arrived: list[tuple[str, bytes]]) -> None:
+        """Hand messages to the local subscribers, in order within each topic."""
+        if len(arrived) == 1:
+            self._dispatch(*arrived[0])
+            return
+        by_topic: dict[str, list[tuple[PreparedFrame, Position]]] = {}
+        for topic, payload in arrived:
+            event = self._prepare(topic, payload)
+            if event is not None:
+                by_topic.setdefault(topic, []).append(event)
+        for topic, events in by_topic.items():
+            subscribers = self._subscribers.get(topic)
+            if not subscribers:
+                continue
+            # Copy: a subscriber may leave (and so mutate the dict) meanwhile.
+            receivers = tuple(subscribers)
+            if len(events) == 1:
+                frame, position = events[0]
+                for subscriber in receivers:
+                    subscriber.deliver(frame, position)
+            else:
+                for subscriber in receivers:
+                    subscriber.deliver_many(events)
+            self._on_fanout(len(receivers) * len(events))
+
+    def _prepare(
+        self, topic: str, payload: bytes
+    ) -> tuple[PreparedFrame, Position] | None:
+        """The frame and position of a message, or None when nobody here wants it."""
         if topic == self._canary_topic:
             self._last_canary_heard = time.monotonic()
-            return
-        subscribers = self._subscribers.get(topic)
-        if not subscribers:
-            return
+            return None
+        if not self._subscribers.get(topic):
+            return None
         try:
             message = msgpack.unpackb(payload, raw=False)
             frame = event_frame(topic, message["id"], message["kind"], message["data"])
             position = parse_position(message["id"])
         except Exception:
             logger.exception("undecodable message on topic %s dropped", topic)
+            return None
+        return frame, position
+
+    def _dispatch(self, topic: str, payload: bytes) -> None:
+        event = self._prepare(topic, payload)
+        subscribers = self._subscribers.get(topic)
+        if event is None or not subscribers:
             return
+        frame, position = event
         # Copy: a subscriber may leave (and so mutate the dict) while we deliver.
         receivers = tuple(subscribers)
         for subscriber in receivers:

@@ -28,7 +28,7 @@ import redis.exceptions
 from starlette.types import Message
 from starlette.types import Receive as ASGIReceive
 from starlette.types import Send as ASGISend
-from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+from starlette.websockets import WebSocketDisconnect
 
 from hub.api.messages import conversation_of
 from hub.auth.tokens import TokenClaims
@@ -69,6 +69,7 @@ from hub.ws.protocol import (
     ref_of,
 )
 from hub.ws.ratelimit import TokenBucket
+from hub.ws.server_protocol import SEND_FRAMES
 
 logger = logging.getLogger("hub.ws")
 
@@ -78,6 +79,9 @@ FLOOD_STRIKES = 20
 """Rate-limited frames in a row after which the connection is closed (4429)."""
 FLOOD_DRAIN_TIMEOUT = 1.0
 RESYNC_ATTEMPTS = 5
+REPLAY_BATCH_FRAMES = 64
+"""Replayed events written together (one write of about 20-40 KiB for ticket
+events): few enough that a batch never holds the client up for long."""
 
 
 class Subscription:
@@ -103,6 +107,19 @@ class Subscription:
             return
         self.last = position
         self.session.send_prepared(frame)
+
+    def deliver_many(self, events: list[tuple[PreparedFrame, Position]]) -> None:
+        if self.buffer is not None:
+            for frame, position in events:
+                self.deliver(frame, position)
+            return
+        fresh = []
+        for frame, position in events:
+            if position > self.last:
+                self.last = position
+                fresh.append(frame)
+        if fresh:
+            self.session.send_prepared_many(fresh)
 
     def release(self, covered: Position) -> None:
         """Stop buffering; send what arrived after `covered`."""
@@ -143,6 +160,10 @@ class Signals:
             }
         )
 
+    def deliver_many(self, events: list[tuple[PreparedFrame, Position]]) -> None:
+        for frame, position in events:
+            self.deliver(frame, position)
+
     def resync(self) -> None:
         """Signals missed while Redis was away are stale by now: nothing to do."""
 
@@ -162,9 +183,11 @@ class Session:
         "_bucket",
         "_claims",
         "_close_code",
+        "_close_sent",
         "_closed",
         "_coalescer",
         "_expiry",
+        "_frames_at_once",
         "_holds_presence",
         "_last_presence",
         "_location_flush",
@@ -180,25 +203,28 @@ class Session:
         "id",
         "queue_limit",
         "user",
-        "websocket",
     )
 
     def __init__(
         self,
         hub: HubContext,
-        websocket: WebSocket,
         codec: Codec,
         receive: ASGIReceive,
         send: ASGISend,
+        *,
+        frames_at_once: bool = False,
     ) -> None:
+        """A session on an accepted websocket (see `hub.app`); `frames_at_once`
+        when the server takes several frames in one message (`SEND_FRAMES`)."""
         self.hub = hub
-        self.websocket = websocket
         self.codec = codec
-        # The raw ASGI callables: Starlette's WebSocket.send and .receive add
-        # a state check and a coroutine frame per call, on the fan-out path
-        # and in every idle connection's pending read.
+        # The raw ASGI callables, and no Starlette WebSocket kept: its send and
+        # receive add a state check and a coroutine frame per call, on the
+        # fan-out path and in every idle connection's pending read, and it
+        # holds the handshake's headers for the connection's life.
         self._asgi_receive = receive
         self._asgi_send = send
+        self._frames_at_once = frames_at_once
         self.id = uuid.uuid4().hex
         settings = hub.settings
         self.queue_limit = settings.send_queue_frames
@@ -219,6 +245,7 @@ class Session:
         self._last_presence: PresenceFrame | None = None
         self._closed: asyncio.Future[None] | None = None  # only while authenticating
         self._close_code: int | None = None
+        self._close_sent = False
         self._typing: TypingGate | None = None
 
     # -- sending -------------------------------------------------------------
@@ -226,6 +253,11 @@ class Session:
     def send_prepared(self, frame: PreparedFrame) -> None:
         """Send a fanned-out frame (the broker counts these once per message)."""
         self._enqueue(frame.encoded(self.codec))
+
+    def send_prepared_many(self, frames: list[PreparedFrame]) -> None:
+        """Send fanned-out frames that arrived together, in one write if possible."""
+        codec = self.codec
+        self._enqueue_many([frame.encoded(codec) for frame in frames])
 
     def send(self, frame: dict[str, Any]) -> None:
         """Send a frame to this connection only."""
@@ -245,9 +277,26 @@ class Session:
             return
         outbox.append(data)
 
-    def _write_now(self, data: str | bytes) -> None:
+    def _enqueue_many(self, frames: list[str | bytes]) -> None:
+        """Send several frames, in one write when the server takes them so."""
+        if self._close_code is not None or self._unwritable:
+            return
+        if self._frames_at_once and self._outbox is None:
+            self._write_now(frames)
+            return
+        # Frame by frame: the server takes no batches, or the client is behind
+        # and each frame must count against the outbox's bound.
+        for frame in frames:
+            self._enqueue(frame)
+
+    def _write_now(self, data: str | bytes | list[str | bytes]) -> None:
+        message: Message = (
+            {"type": SEND_FRAMES, "frames": data}
+            if isinstance(data, list)
+            else _send_message(data)
+        )
         try:
-            rest = eager.start(self._asgi_send(_send_message(data)))
+            rest = eager.start(self._asgi_send(message))
         except Exception as exc:
             self._write_failed(exc)
             return
@@ -329,9 +378,17 @@ class Session:
         self._close_code = self._close_code or code
         self.hub.metrics.closes.labels(str(int(code))).inc()
         self._cancel_writer()
-        if self.websocket.application_state is WebSocketState.CONNECTED:
+        if not self._close_sent:
+            self._close_sent = True
+            # A client already gone makes the server refuse: nothing to tell.
             with contextlib.suppress(Exception):
-                await self.websocket.close(code=int(code), reason=reason[:120])
+                await self._asgi_send(
+                    {
+                        "type": "websocket.close",
+                        "code": int(code),
+                        "reason": reason[:120],
+                    }
+                )
         if self._closed is not None and not self._closed.done():
             self._closed.set_result(None)
 
@@ -611,20 +668,28 @@ class Session:
     async def _send_catch_up(self, subscription: Subscription, result: Any) -> None:
         channel = subscription.route.channel
         if isinstance(result, Replay):
-            for event in result.events:
-                # A replay can hold thousands of events: keep pace with the
-                # client rather than pour them all into the bounded outbox
-                # (which would close a client that is merely catching up).
-                await self._wait_for_writer()
-                self.send(
+            codec = self.codec
+            frames = [
+                encode(
+                    codec,
                     {
                         "type": "event",
                         "channel": channel,
                         "id": event.id,
                         "kind": event.kind,
                         "data": event.data,
-                    }
+                    },
                 )
+                for event in result.events
+            ]
+            self.hub.metrics.frames_out.inc(len(frames))
+            batch = max(1, min(REPLAY_BATCH_FRAMES, self.queue_limit))
+            for start in range(0, len(frames), batch):
+                # A replay can hold thousands of events: keep pace with the
+                # client rather than pour them all into the bounded outbox
+                # (which would close a client that is merely catching up).
+                await self._wait_for_writer()
+                self._enqueue_many(frames[start : start + batch])
         else:
             self.send(
                 {"type": "reset", "channel": channel, "position": result.position}

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
-    out = tmp_path / "results"
+    out, docs = tmp_path / "results", tmp_path / "docs"
     done = subprocess.run(
         [
             sys.executable,
@@ -44,6 +44,8 @@ def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
             "--no-pin",
             "--out",
             str(out),
+            "--publish",
+            str(docs),
         ],
         cwd=ROOT,
         capture_output=True,
@@ -55,6 +57,10 @@ def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
 
     report = json.loads((out / "report.json").read_text())
     assert {"machine", "versions", "cores", "results"} <= report.keys()
+    # The committed copy the docs cite: the report and plots, not the logs.
+    published = sorted(p.name for p in (docs / out.name).iterdir())
+    assert {"report.json", "report.md"} <= set(published)
+    assert not [name for name in published if name.endswith(".log")]
     by_server = {result["server"]: result for result in report["results"]}
     assert set(by_server) == {"hub", "baseline"}
     for result in by_server.values():
@@ -64,12 +70,73 @@ def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
         assert step["sent"] > 0
         assert step["received"] > 0
         assert step["server_us_per_delivery"] is not None
+        # Half the saturation rate is measured whenever there is one.
+        half = result["half_saturation"]
+        if result["saturation"] is None:
+            assert half is None
+        else:
+            assert half["rate"] == result["saturation"]["rate"] / 2
+            assert isinstance(half["met"], bool)
 
     markdown = (out / "report.md").read_text()
     assert "Homi hub" in markdown
     assert "Starlette + redis.asyncio" in markdown
+    assert "busy KiB/conn" in markdown
+    assert "At half the saturation rate" in markdown
     if importlib.util.find_spec("matplotlib") is not None:
         assert (out / "fanout-20-p99.png").stat().st_size > 0
+
+
+def test_district_run_plays_statuses_and_tickets_beside_locations(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "results"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "loadtests",
+            "run",
+            "--profile",
+            "district",
+            "--subscribers",
+            "20",
+            "--rates",
+            "4",
+            "--status-every",
+            "2",
+            "--ticket-rate",
+            "5",
+            "--duration",
+            "2",
+            "--drain",
+            "2",
+            "--probe-rounds",
+            "3",
+            "--servers",
+            "hub",
+            "--no-half-saturation",
+            "--no-pin",
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT * 18,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    [result] = json.loads((out / "report.json").read_text())["results"]
+    assert "failed" not in result, result.get("failed")
+    [step] = result["steps"]
+    assert step["statuses_sent"] > 0
+    assert step["status_frames_received"] > 0
+    assert step["tickets"]["made"] > 0
+    assert step["tickets"]["refused"] == 0
+    assert "half_saturation" not in result
+    assert "Beside the locations" in (out / "report.md").read_text()
 
 
 def test_tickets_run_writes_report_with_audit_and_resume(tmp_path: Path) -> None:
@@ -128,3 +195,4 @@ def test_tickets_run_writes_report_with_audit_and_resume(tmp_path: Path) -> None
     markdown = (out / "report.md").read_text()
     assert "## tickets-20" in markdown
     assert "Resume: 40 missed events" in markdown
+    assert "p99" in markdown.partition("Resume:")[2]

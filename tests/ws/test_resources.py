@@ -15,7 +15,7 @@ import psutil
 import pytest
 import redis.asyncio
 
-from hub.channels.streams import stream_key
+from hub.channels.streams import pubsub_channel, stream_key
 from hub.errors import CloseCode
 from tests.conftest import TIMEOUT, RedisServer
 from tests.harness import Hub, eventually, hub_settings, load_directory, running_hub
@@ -275,8 +275,16 @@ async def test_deaf_pubsub_connection_alone_reports_not_ready_and_recovers(
         await proxy.close()
 
 
+@pytest.mark.parametrize(
+    "ws",
+    [
+        pytest.param(None, id="frames-in-one-write"),
+        # uvicorn's own protocol has no SEND_FRAMES: one frame per send.
+        pytest.param("websockets-sansio", id="frame-by-frame"),
+    ],
+)
 async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
-    redis_server: RedisServer, key_prefix: str
+    redis_server: RedisServer, key_prefix: str, ws: str | None
 ) -> None:
     await load_directory(redis_server.url, key_prefix)
     settings = hub_settings(redis_server.url, key_prefix, send_queue_frames=8)
@@ -289,7 +297,7 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
             await client.xadd(stream, {"k": "ticket", "d": blob})
     finally:
         await client.aclose()
-    async with running_hub(settings) as hub:
+    async with running_hub(settings, ws=ws) as hub:
         # A small receive window and a client that takes one frame at a time:
         # the replay (about 600 KB) must wait for it, not overflow the queue.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -305,5 +313,64 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
             if frame["type"] == "event":
                 events.append(frame["id"])
         assert events == sorted(events, key=lambda i: tuple(map(int, i.split("-"))))
+        assert len(set(events)) == missed
         pong = await tenant.request({"type": "ping"})
         assert pong["type"] == "pong"
+
+
+@pytest.mark.parametrize(
+    "ws",
+    [
+        pytest.param(None, id="frames-in-one-write"),
+        pytest.param("websockets-sansio", id="frame-by-frame"),
+    ],
+)
+async def test_burst_of_events_reaches_every_codec_once_each_in_order(
+    redis_server: RedisServer, key_prefix: str, ws: str | None
+) -> None:
+    # Published in one pipeline, the events reach the listener together and
+    # go out to each tenant as a batch: nothing may be lost, doubled or
+    # reordered on the way, in either codec.
+    await load_directory(redis_server.url, key_prefix)
+    settings = hub_settings(redis_server.url, key_prefix)
+    burst = 200
+    async with running_hub(settings, ws=ws) as hub:
+        tenants = [
+            await hub.connect("100001"),
+            await hub.connect("100002", msgpack_codec=True),
+        ]
+        for tenant in tenants:
+            await tenant.request({"type": "subscribe", "channel": "district:noord"})
+        [topic] = [
+            t
+            for t in hub.app.state.hub.broker.topic_counts()
+            if t.startswith("district:noord")
+        ]
+        first_id = 10**12  # past any position the district has had
+        client = redis.asyncio.Redis.from_url(redis_server.url)
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                for number in range(burst):
+                    pipe.publish(
+                        pubsub_channel(key_prefix, topic),
+                        msgpack.packb(
+                            {
+                                "topic": topic,
+                                "id": f"{first_id + number}-0",
+                                "kind": "presence",
+                                "data": {"number": number},
+                            }
+                        ),
+                    )
+                await pipe.execute()
+        finally:
+            await client.aclose()
+
+        for tenant in tenants:
+            numbers: list[int] = []
+            while len(numbers) < burst:
+                frame = await tenant.expect(lambda f: f.get("kind") == "presence")
+                numbers.append(frame["data"]["number"])
+            assert numbers == list(range(burst))
+            with pytest.raises(TimeoutError):  # and none a second time
+                await tenant.expect(lambda f: f.get("kind") == "presence", timeout=0.3)
