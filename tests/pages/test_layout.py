@@ -322,6 +322,34 @@ async def test_index_links_do_not_overlap_on_a_phone(
     assert console.errors == []
 
 
+async def test_dashboard_on_a_phone_is_one_column_that_fits(
+    hub_process: HubProcess, browser: Browser, console: ConsoleWatch
+) -> None:
+    # The wall's three columns would squeeze its login to a sliver with words
+    # broken in half; on a small screen the page is one column instead.
+    _, page = await open_page(
+        browser, console, f"{hub_process.hub.url}/dashboard", "dashboard"
+    )
+    login = page.locator("#login-section")
+    await expect(login).to_be_visible()
+    box = await login.bounding_box()
+    assert box is not None and box["width"] >= 300, box
+    await assert_fits_width(page)
+    await check_accessibility(page)
+
+    await page.fill("#login [name=username]", "k1")
+    await page.fill("#login [name=password]", "klantenservice")
+    await page.locator("#login button[type=submit]").click()
+    await expect(page.locator("#app")).to_be_visible(timeout=WAIT_MS)
+    await assert_fits_width(page)
+    cards = [
+        await card.bounding_box()
+        for card in await page.locator(".wall-col > .card").all()
+    ]
+    assert cards and all(c is not None and c["width"] >= 300 for c in cards), cards
+    assert console.errors == []
+
+
 # -- wall ------------------------------------------------------------------------------
 
 
