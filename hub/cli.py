@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
 import signal
 import socket
 import sys
@@ -128,6 +129,10 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     if settings.redis_url:
         check_redis(settings.redis_url)
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    # uvicorn names no address when handed a socket; the operator wants one.
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    logging.getLogger("hub").info("listening on http://%s:%s", shown, bound_port)
     # uvicorn shuts down gracefully on SIGTERM and then raises the signal
     # again, which by default kills the process with status -15. A stop that
     # was asked for and went cleanly is a success: make that re-raise end here.

@@ -123,6 +123,8 @@ async def test_sigterm_closes_every_socket_with_1012_and_exits_cleanly(
             assert await client.closed_with(TIMEOUT * 2) == CloseCode.SERVICE_RESTART
         assert process.process.wait(TIMEOUT * 3) == 0
         assert "Traceback" not in process.stderr()
+        # The operator was told where the hub listened.
+        assert f"listening on http://127.0.0.1:{process.port}" in process.stderr()
         if embedded:
             # Stopped by the hub itself, not left for the parent-death signal.
             assert not redis_servers_in(data_dir)
