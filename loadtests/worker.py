@@ -355,7 +355,8 @@ class Worker:
             if client.quiet():
                 self.lean_connections += 1
                 lean = client.take_over(partial(self.on_message, index, dialect))
-                code = await lean.closed
+                # Shielded: stopping cancels this task, not the connection.
+                code = await asyncio.shield(lean.closed)
                 self.closed[str(code)] = self.closed.get(str(code), 0) + 1
                 return
         try:
