@@ -339,7 +339,7 @@ class Runner:
             "profile": scenario.profile,
             "server": spec.name,
             "reader": reader,
-            "label": spec.label + ("" if reader == "lean" else f" ({reader} reader)"),
+            "label": spec.label + ("" if reader == "lean" else f", {reader} reader"),
             "subscribers": scenario.subscribers,
             "settings": asdict(scenario),
         }
