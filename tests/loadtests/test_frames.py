@@ -126,6 +126,7 @@ def test_client_frames_are_masked_and_read_back_by_websockets(size: int) -> None
     server = open_server()
     server.receive_data(frame)
     [event] = server.events_received()
+    assert isinstance(event, Frame)
     assert (event.opcode, event.data) == (Opcode.TEXT, payload)
 
 
