@@ -26,6 +26,7 @@ import click
 from loadtests import report as reporting
 from loadtests.runner import Runner, Scenario
 from loadtests.servers import HUB_ENV_FOR_FANOUT, ROOT, SERVERS
+from loadtests.worker import READERS
 
 RESULTS = ROOT / "loadtests" / "results"
 PUBLISHED = ROOT / "docs" / "benchmarks"
@@ -203,6 +204,14 @@ def suite(servers: str, out: Path | None, pin: bool, publish: Path | None) -> No
     show_default=True,
     help="After the steps, measure (or pick) the step at half the saturation rate.",
 )
+@click.option(
+    "--readers",
+    default="lean",
+    show_default=True,
+    help="The generator's receive paths, each server measured with each: "
+    "lean (its own frame parser) and websockets (the library's reader, the old "
+    "path), e.g. lean,websockets.",
+)
 @click.option("--out", type=click.Path(path_type=Path), help="Results folder.")
 @click.option("--pin/--no-pin", default=True, show_default=True)
 @publish_option
@@ -221,11 +230,16 @@ def run(
     probe_rounds: int,
     name: str,
     half_saturation: bool,
+    readers: str,
     out: Path | None,
     pin: bool,
     publish: Path | None,
 ) -> None:
     """One scenario on the chosen servers."""
+    reader_names = parse_list(readers)
+    unknown = [r for r in reader_names if r not in READERS]
+    if unknown or not reader_names:
+        raise click.BadParameter(f"readers: {readers!r} (known: {', '.join(READERS)})")
     district = profile == "district"
     scenario = Scenario(
         name=name or f"{profile}-{subscribers}{'-deflate' if deflate else ''}",
@@ -240,6 +254,7 @@ def run(
         probe_rounds=probe_rounds,
         deflate=deflate,
         half_saturation=half_saturation,
+        readers=reader_names,
         status_every=status_every
         if status_every is not None
         else (DISTRICT_STATUS_EVERY if district else 0),

@@ -135,11 +135,16 @@ def _by_scenario(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]
 
 def summary_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per server of one scenario: the headline figures and their ratios."""
-    base = next((r for r in results if r["server"] == "baseline"), None)
-    base_sat = (base or {}).get("saturation") or {}
-    base_mem = ((base or {}).get("memory") or {}).get("idle_kib_per_connection")
+    baselines = [r for r in results if r["server"] == "baseline"]
     rows = []
     for result in results:
+        # Measured with the same generator reader, when there are several.
+        base = next(
+            (b for b in baselines if b.get("reader") == result.get("reader")),
+            baselines[0] if baselines else None,
+        )
+        base_sat = (base or {}).get("saturation") or {}
+        base_mem = ((base or {}).get("memory") or {}).get("idle_kib_per_connection")
         sat = result.get("saturation") or {}
         memory = result.get("memory") or {}
         probe = result.get("subscribe_probe") or {}
@@ -285,13 +290,14 @@ def step_table(result: dict[str, Any]) -> list[str]:
         "",
         "| msgs/s | offered deliv/s | delivered/s | p50 ms | p95 ms | p99 ms | max ms "
         "| lost | dup | reord | server CPU | µs/deliv | Redis µs/deliv | generator "
-        "| server starved | load | bottleneck |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| generator µs/deliv | server starved | load | bottleneck |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "---:|---|",
     ]
     for step in result["steps"]:
         if "skipped" in step:
             lines.append(
-                f"| {step['rate']:g} | not run: {step['skipped']} |||||||||||||||"
+                f"| {step['rate']:g} | not run: {step['skipped']} ||||||||||||||||"
             )
             continue
         lat = step["latency"]
@@ -313,6 +319,7 @@ def step_table(result: dict[str, Any]) -> list[str]:
             f"| {step['server_cpu_share']:.0%} "
             f"| {_num(step['server_us_per_delivery'])} "
             f"| {_num(step['redis_us_per_delivery'])} | {generator:.0%} "
+            f"| {_num(step.get('generator_us_per_delivery'))} "
             f"| {_pct(step.get('server_wait_share'))} "
             f"| {_num(step.get('load_average'))} "
             f"| {bottleneck} |"

@@ -76,6 +76,10 @@ class Scenario:
     """Hub only: REST requests a second of reports and transitions per step."""
     half_saturation: bool = True
     """After the steps, measure (or pick) the step at half the saturation rate."""
+    readers: list[str] = field(default_factory=lambda: ["lean"])
+    """The generator's receive paths (`loadtests.worker.READERS`), each
+    server measured once with each: "websockets" is the old one, kept to
+    compare."""
 
 
 @dataclass
@@ -319,17 +323,23 @@ class Runner:
         try:
             for scenario in scenarios:
                 for name in scenario.servers:
-                    results.append(self._measure_safely(SERVERS[name], scenario))
+                    for reader in scenario.readers:
+                        results.append(
+                            self._measure_safely(SERVERS[name], scenario, reader)
+                        )
         finally:
             self.redis.stop()
         return results
 
-    def _measure_safely(self, spec: ServerSpec, scenario: Scenario) -> dict[str, Any]:
+    def _measure_safely(
+        self, spec: ServerSpec, scenario: Scenario, reader: str = "lean"
+    ) -> dict[str, Any]:
         base = {
             "scenario": scenario.name,
             "profile": scenario.profile,
             "server": spec.name,
-            "label": spec.label,
+            "reader": reader,
+            "label": spec.label + ("" if reader == "lean" else f", {reader} reader"),
             "subscribers": scenario.subscribers,
             "settings": asdict(scenario),
         }
@@ -338,7 +348,7 @@ class Runner:
             print(f"skipping {spec.name}: {missing}", file=sys.stderr)
             return {**base, "skipped": missing}
         try:
-            return {**base, **asyncio.run(self._measure(spec, scenario))}
+            return {**base, **asyncio.run(self._measure(spec, scenario, reader))}
         except (
             ServerFailed,
             OSError,
@@ -367,9 +377,10 @@ class Runner:
         return env
 
     def _worker_configs(
-        self, spec: ServerSpec, scenario: Scenario, url: str
+        self, spec: ServerSpec, scenario: Scenario, url: str, reader: str = "lean"
     ) -> list[dict[str, Any]]:
         common = {
+            "reader": reader,
             "dialect": spec.dialect,
             "url": url,
             "channel": CHANNEL,
@@ -394,7 +405,9 @@ class Runner:
             first += share
         return configs
 
-    async def _measure(self, spec: ServerSpec, scenario: Scenario) -> dict[str, Any]:
+    async def _measure(
+        self, spec: ServerSpec, scenario: Scenario, reader: str = "lean"
+    ) -> dict[str, Any]:
         env = self._server_env(spec, scenario)
         server = RunningServer(
             spec,
@@ -409,7 +422,7 @@ class Runner:
             await asyncio.sleep(0.5)
             rss_before = rss_bytes(server.pid)
             url = f"ws://127.0.0.1:{server.port}"
-            configs = self._worker_configs(spec, scenario, url)
+            configs = self._worker_configs(spec, scenario, url, reader)
 
             def on_tick(name: str, count: int) -> None:
                 received[name] = count
@@ -655,6 +668,8 @@ def summarise_step(
     redis_cpu = end["redis"] - start["redis"]
     share = {name: (busy[name] - start[name]) / busy_seconds for name in start}
     generator_names = [n for n in start if n not in ("server", "redis")]
+    # The subscriber processes (not the publisher): the receive path's cost.
+    receiving_cpu = sum(end[n] - start[n] for n in generator_names if n != "pub")
     generator_share = sum(share[n] for n in generator_names) + share["redis"]
     lag = Histogram.from_json(publisher["lag"])
     closed: dict[str, int] = {}
@@ -705,6 +720,10 @@ def summarise_step(
         "server_us_per_delivery": server_cpu / delivered * 1e6 if delivered else None,
         "redis_us_per_delivery": redis_cpu / delivered * 1e6 if delivered else None,
         "generator_cpu_share": {n: share[n] for n in [*generator_names, "redis"]},
+        "generator_us_per_delivery": receiving_cpu / delivered * 1e6
+        if delivered
+        else None,
+        "lean_connections": sum(r.get("lean_connections", 0) for r in subscribers),
         "publisher_lag_p99_ms": lag.percentile(0.99),
         "server_wait_share": (waiting or {}).get("server"),
         "generator_wait_share": max(

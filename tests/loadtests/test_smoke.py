@@ -69,6 +69,10 @@ def test_fanout_run_writes_report_for_hub_and_baseline(tmp_path: Path) -> None:
         [step] = result["steps"]
         assert step["sent"] > 0
         assert step["received"] > 0
+        # Every subscriber was read by the generator's lean reader.
+        assert result["reader"] == "lean"
+        assert step["lean_connections"] == 20
+        assert step["generator_us_per_delivery"] is not None
         assert step["server_us_per_delivery"] is not None
         # Half the saturation rate is measured whenever there is one.
         half = result["half_saturation"]
@@ -116,6 +120,9 @@ def test_district_run_plays_statuses_and_tickets_beside_locations(
             "--servers",
             "hub",
             "--no-half-saturation",
+            # The websockets reader, kept to compare with, still works.
+            "--readers",
+            "websockets",
             "--no-pin",
             "--out",
             str(out),
@@ -131,6 +138,8 @@ def test_district_run_plays_statuses_and_tickets_beside_locations(
     [result] = json.loads((out / "report.json").read_text())["results"]
     assert "failed" not in result, result.get("failed")
     [step] = result["steps"]
+    assert result["reader"] == "websockets"
+    assert step["lean_connections"] == 0
     assert step["statuses_sent"] > 0
     assert step["status_frames_received"] > 0
     assert step["tickets"]["made"] > 0
