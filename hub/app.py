@@ -50,6 +50,7 @@ from hub.context import HubContext
 from hub.directory.store import DirectoryStore
 from hub.errors import BadRequest, CloseCode, HubError, Unavailable
 from hub.faq.service import FaqService
+from hub.gcpolicy import settle_after_startup
 from hub.media.storage import DiskMediaStore
 from hub.metrics import HubMetrics
 from hub.presence.store import PresenceStore, Sweeper
@@ -268,7 +269,10 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     return JSONResponse(body, status_code=405, headers=headers)
 
 
-def create_app(settings: Settings | None = None) -> HubApp:
+def create_app(settings: Settings | None = None, *, tune_gc: bool = False) -> HubApp:
+    """The hub as an ASGI app. `tune_gc` applies `hub.gcpolicy` once it has
+    started: for a process that is the hub (the CLI), not for one that merely
+    hosts it (tests, other apps), whose collector is not the hub's to tune."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -298,6 +302,8 @@ def create_app(settings: Settings | None = None) -> HubApp:
         )
         await hub.broker.start()
         sweeper.start()
+        if tune_gc:
+            settle_after_startup()
         try:
             yield
         finally:

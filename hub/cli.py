@@ -128,7 +128,8 @@ def run_server(settings: Settings, host: str, port: int) -> None:
     sock = listening_socket(host, port, settings.socket_send_buffer)
     if settings.redis_url:
         check_redis(settings.redis_url)
-    server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
+    app = create_app(settings, tune_gc=True)
+    server = uvicorn.Server(uvicorn_config(app, settings))
     # uvicorn names no address when handed a socket; the operator wants one.
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host

@@ -147,7 +147,7 @@ class _Demo:
         self.base_url = f"http://{_client_host(host)}:{port}"
         self.speed = speed
         self.stop = asyncio.Event()
-        self.app = create_app(settings)
+        self.app = create_app(settings, tune_gc=True)
         config = uvicorn_config(
             self.app, settings, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN
         )

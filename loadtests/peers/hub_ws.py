@@ -24,7 +24,8 @@ def main() -> None:
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     sock = listening_socket("127.0.0.1", port, settings.socket_send_buffer)
-    config = uvicorn_config(create_app(settings), settings, ws=implementation)
+    app = create_app(settings, tune_gc=True)
+    config = uvicorn_config(app, settings, ws=implementation)
     uvicorn.Server(config).run(sockets=[sock])
 
 

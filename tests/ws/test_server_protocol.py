@@ -8,9 +8,13 @@ behave as uvicorn expects of `asyncio.Queue` and `asyncio.Event`.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.server import ServerState
 
 from hub.ws import eager
-from hub.ws.server_protocol import SlimEvent, SlimQueue
+from hub.ws.server_protocol import LeanWebSocketProtocol, SlimEvent, SlimQueue
 from tests.conftest import TIMEOUT
 
 
@@ -73,3 +77,41 @@ async def test_event_wakes_every_waiter_when_set_and_blocks_when_cleared() -> No
     await asyncio.sleep(0)
     assert not late.done()
     late.cancel()
+
+
+async def test_connections_that_arrive_together_are_not_pinged_together() -> None:
+    # A hub that restarts gets every client back in the same second; pinged
+    # in step, they would cost it a burst of CPU every interval for ever.
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("no request reaches the app here")
+
+    config = uvicorn.Config(app, ws_ping_interval=20.0)
+    config.load()
+    loop = asyncio.get_running_loop()
+    delays = []
+    for _ in range(200):
+        connection = LeanWebSocketProtocol(
+            config=config, server_state=ServerState(), app_state={}
+        )
+        connection.start_keepalive()
+        assert connection.ping_timer is not None
+        delays.append(connection.ping_timer.when() - loop.time())
+        connection.ping_timer.cancel()
+    # The first pings fall across the second half of the interval, not on one
+    # instant, and none comes later than a full interval.
+    assert all(9.9 <= delay <= 20.0 for delay in delays), (min(delays), max(delays))
+    assert max(delays) - min(delays) > 5.0
+    assert len({round(delay, 1) for delay in delays}) > 40
+
+
+async def test_no_pings_when_the_interval_is_off() -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise AssertionError("no request reaches the app here")
+
+    config = uvicorn.Config(app, ws_ping_interval=None)
+    config.load()
+    connection = LeanWebSocketProtocol(
+        config=config, server_state=ServerState(), app_state={}
+    )
+    connection.start_keepalive()
+    assert connection.ping_timer is None
