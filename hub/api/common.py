@@ -103,3 +103,13 @@ async def read_model(
         first = exc.errors(include_url=False, include_input=False)[0]
         field = ".".join(str(part) for part in first["loc"]) or "body"
         raise BadRequest(f"{field}: {first['msg']}") from None
+
+
+def page_limit(request: Request, default: int, maximum: int) -> int:
+    """The `limit` query parameter of a paged list: 1 to `maximum`."""
+    text = request.query_params.get("limit")
+    if text is None:
+        return default
+    if not text.isdigit() or not 1 <= int(text) <= maximum:
+        raise BadRequest(f"limit: a whole number from 1 to {maximum}")
+    return int(text)

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.common import JSONResponse, current_user, hub_of, read_model
+from hub.api.common import JSONResponse, current_user, hub_of, page_limit, read_model
 from hub.errors import BadRequest
 from hub.faq.model import Page
 from hub.faq.service import (
@@ -63,12 +63,7 @@ def _page_body(page: Page) -> dict[str, Any]:
 
 
 def _limit(request: Request) -> int:
-    value = request.query_params.get("limit")
-    if value is None:
-        return DEFAULT_PAGE
-    if not value.isdigit() or not 1 <= int(value) <= MAX_PAGE:
-        raise BadRequest(f"limit: a whole number from 1 to {MAX_PAGE}")
-    return int(value)
+    return page_limit(request, DEFAULT_PAGE, MAX_PAGE)
 
 
 def _order(request: Request) -> Order:

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_v
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.common import JSONResponse, current_user, hub_of, read_model
+from hub.api.common import JSONResponse, current_user, hub_of, page_limit, read_model
 from hub.errors import BadRequest
 from hub.tickets.categories import CATEGORIES
 from hub.tickets.lifecycle import Action, Severity, Status
@@ -101,12 +101,7 @@ def _page_body(page: Page) -> dict[str, Any]:
 
 
 def _limit(request: Request) -> int:
-    text = request.query_params.get("limit")
-    if text is None:
-        return DEFAULT_PAGE
-    if not text.isdigit() or not 1 <= int(text) <= MAX_PAGE:
-        raise BadRequest(f"limit: a whole number from 1 to {MAX_PAGE}")
-    return int(text)
+    return page_limit(request, DEFAULT_PAGE, MAX_PAGE)
 
 
 def _status(request: Request) -> Status | None:
