@@ -16,6 +16,7 @@ import copy
 import functools
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -221,6 +222,15 @@ class Hub:
             )
             assert welcome["type"] == "welcome", welcome
         return client
+
+    async def connect_slow(self, user_id: str, receive_buffer: int = 2048) -> Client:
+        """A client with a tiny receive window (set before connecting, so the
+        TCP window stays small) that takes one frame at a time: the hub's
+        buffers and then its send queue fill as soon as it stops reading."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.connect(("127.0.0.1", int(self.url.rsplit(":", 1)[1])))
+        return await self.connect(user_id, sock=sock, max_queue=1)
 
 
 @contextlib.asynccontextmanager

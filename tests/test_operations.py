@@ -4,7 +4,6 @@ graceful shutdown on SIGTERM."""
 from __future__ import annotations
 
 import signal
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -172,10 +171,7 @@ async def test_metrics_show_slow_client_redis_restart_and_latencies(
         before = await read_metrics(hub)
 
         # A tenant that stops reading (a tiny receive window, reading paused).
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-        sock.connect(("127.0.0.1", int(hub.url.rsplit(":", 1)[1])))
-        stuck = await hub.connect("100001", sock=sock, max_queue=1)
+        stuck = await hub.connect_slow("100001")
         await stuck.request({"type": "subscribe", "channel": "district:noord"})
         stuck.connection.transport.pause_reading()
 

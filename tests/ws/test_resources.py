@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,13 +32,9 @@ async def test_tenant_that_stops_reading_is_closed_4429_and_others_keep_receivin
         frame_burst=10_000,
     )
     async with running_hub(settings) as hub:
-        # A tiny receive buffer, set before connecting so the TCP window stays
-        # small, and no reading: the server's buffers and then its send queue
-        # fill up.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
-        sock.connect(("127.0.0.1", int(hub.url.rsplit(":", 1)[1])))
-        stuck = await hub.connect("100001", sock=sock, max_queue=1)
+        # A tiny receive window and no reading: the server's buffers and then
+        # its send queue fill up.
+        stuck = await hub.connect_slow("100001")
         await stuck.request({"type": "subscribe", "channel": "district:noord"})
         stuck.connection.transport.pause_reading()
 
@@ -300,10 +295,7 @@ async def test_resume_longer_than_the_send_queue_keeps_pace_with_a_slow_reader(
     async with running_hub(settings, ws=ws) as hub:
         # A small receive window and a client that takes one frame at a time:
         # the replay (about 600 KB) must wait for it, not overflow the queue.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", int(hub.url.rsplit(":", 1)[1])))
-        tenant = await hub.connect("100001", sock=sock, max_queue=1)
+        tenant = await hub.connect_slow("100001", receive_buffer=4096)
         await tenant.send(
             {"type": "subscribe", "channel": "tickets:mine", "since": "0-0"}
         )
